@@ -1,0 +1,71 @@
+package shell
+
+import (
+	"fmt"
+	"io"
+	"path"
+	"strings"
+	"time"
+
+	"github.com/spf13/afero"
+
+	"github.com/segcli/segcli/store"
+)
+
+// Env carries the outside world into commands: input, output, the session's
+// configuration, the data directory and the clock. Nothing in segcli reaches for
+// os.Stdin, os.Stdout or time.Now directly.
+type Env struct {
+	// Out is the screen; Err receives errors and diagnostics (under -c they stay out of
+	// a --json result on Out).
+	Out, Err io.Writer
+	// P asks dialog questions.
+	P *Prompter
+	// In is the line reader behind P, for commands that read raw lines (telnet).
+	In LineReader
+	// Session holds the committed configuration and this session's candidate.
+	Session *store.Session
+	// Fs is the data directory (files named by the operator live in its
+	// "configuration" folder, as on the appliance).
+	Fs afero.Fs
+	// Now is the clock.
+	Now func() time.Time
+	// Terminal is true when the operator types at a terminal (line editor, pager,
+	// progress output).
+	Terminal bool
+	// Batch is true under -c: no main prompt, commands given on the command line.
+	Batch bool
+	// Hostname is the name shown in the prompt.
+	Hostname func() string
+
+	pager func(text string) error
+}
+
+// Page prints text, pausing with `-Press Any Key For More-` each screenful on a
+// terminal; elsewhere it prints it whole.
+func (e *Env) Page(text string) error {
+	if e.pager != nil {
+		return e.pager(text)
+	}
+	_, err := io.WriteString(e.Out, text)
+	return err
+}
+
+// FormatTime renders t as the appliance does: "Sun Nov 29 13:26:28 2026 UTC".
+func FormatTime(t time.Time) string { return t.Format(store.TimeLayout) }
+
+// ConfigDir is the data directory's folder for files the operator names in
+// saveconfig, loadconfig, import and export commands, as on the appliance.
+const ConfigDir = "configuration"
+
+// ConfigPath returns the path in the data directory of the file an operator named.
+// Only plain file names are accepted: no folders, no "..".
+func (e *Env) ConfigPath(name string) (string, error) {
+	if name == "" || name == "." || name == ".." || strings.ContainsAny(name, "/\\\x00") {
+		return "", fmt.Errorf("%q is not a file name: give a name such as config.toml; files live in the %q folder of the data directory", name, ConfigDir)
+	}
+	if err := e.Fs.MkdirAll(ConfigDir, 0o700); err != nil {
+		return "", fmt.Errorf("create %s folder: %w", ConfigDir, err)
+	}
+	return path.Join(ConfigDir, name), nil
+}

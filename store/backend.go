@@ -1,0 +1,225 @@
+package store
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io/fs"
+	"path"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/spf13/afero"
+)
+
+// Backend keeps the committed revisions. The files in the data directory are the
+// embedded default (FileBackend); a cluster of gateways can share one configuration
+// through another implementation without any change to the dialogs or the engine.
+type Backend interface {
+	// Head returns the committed revision; ErrNoConfig when none was ever committed.
+	Head(ctx context.Context) (Revision, *Config, error)
+	// Commit stores c as revision base+1 if base is still the head, else it returns an
+	// error wrapping ErrConflict. With save, the revision is kept for rollback.
+	Commit(ctx context.Context, base int, r Revision, c *Config, save bool) (Revision, error)
+	// History lists the revisions kept for rollback, newest first.
+	History(ctx context.Context) ([]Revision, error)
+	// Load reads one revision of History.
+	Load(ctx context.Context, number int) (*Config, error)
+}
+
+// Keys keeps private keys outside the configuration, content-addressed so that every
+// revision that names a key can still find it.
+type Keys interface {
+	PutKey(ctx context.Context, pem []byte) (ref string, err error)
+	Key(ctx context.Context, ref string) ([]byte, error)
+}
+
+// Sentinel errors callers branch on.
+var (
+	// ErrNoConfig: nothing was ever committed (a new data directory).
+	ErrNoConfig = errors.New("store: no committed configuration")
+	// ErrConflict: another session committed since this one took its candidate.
+	ErrConflict = errors.New("store: commit conflict")
+)
+
+// MaxSaved is how many saved revisions are kept for rollbackconfig.
+const MaxSaved = 10
+
+// Paths inside the data directory.
+const (
+	runningFile = "config/running.toml"
+	historyDir  = "config/history"
+	keysDir     = "keys"
+)
+
+// FileBackend stores revisions as TOML files in a data directory:
+// config/running.toml holds the head, config/history/ the saved revisions, keys/ the
+// private keys (0600). Every write is atomic and durable; Locker serialises commits.
+type FileBackend struct {
+	fs     afero.Fs
+	locker Locker
+}
+
+// NewFileBackend returns the backend on fs (rooted at the data directory).
+func NewFileBackend(fsys afero.Fs, l Locker) (*FileBackend, error) {
+	for _, d := range []string{"config", historyDir, keysDir} {
+		if err := fsys.MkdirAll(d, 0o700); err != nil {
+			return nil, fmt.Errorf("store: create %s: %w", d, err)
+		}
+	}
+	return &FileBackend{fs: fsys, locker: l}, nil
+}
+
+// Head reads config/running.toml.
+func (b *FileBackend) Head(ctx context.Context) (Revision, *Config, error) {
+	data, err := afero.ReadFile(b.fs, runningFile)
+	if errors.Is(err, fs.ErrNotExist) {
+		return Revision{}, nil, ErrNoConfig
+	}
+	if err != nil {
+		return Revision{}, nil, fmt.Errorf("store: read committed configuration: %w", err)
+	}
+	r, c, err := unmarshalRevision(data)
+	if err != nil {
+		return Revision{}, nil, fmt.Errorf("store: read committed configuration %s: %w", runningFile, err)
+	}
+	return r, c, nil
+}
+
+// Commit writes the saved copy (if asked), then replaces the head. A crash between the
+// two leaves a history file newer than the head, which History ignores and the next
+// commit overwrites.
+func (b *FileBackend) Commit(ctx context.Context, base int, r Revision, c *Config, save bool) (Revision, error) {
+	unlock, err := b.locker.Lock(ctx)
+	if err != nil {
+		return Revision{}, err
+	}
+	defer unlock()
+	head, _, err := b.Head(ctx)
+	switch {
+	case errors.Is(err, ErrNoConfig):
+		head = Revision{}
+	case err != nil:
+		return Revision{}, err
+	}
+	if head.Number != base {
+		return head, fmt.Errorf("%w: revision %d was committed by %s at %s after this session started",
+			ErrConflict, head.Number, head.User, head.Time.Format(TimeLayout))
+	}
+	removeTemps(b.fs, "config")
+	removeTemps(b.fs, historyDir)
+	r.Number = head.Number + 1
+	data, err := marshalRevision(r, c)
+	if err != nil {
+		return Revision{}, err
+	}
+	if save {
+		if err := writeFileAtomic(b.fs, historyName(r.Number), data, 0o600); err != nil {
+			return Revision{}, err
+		}
+	}
+	if err := writeFileAtomic(b.fs, runningFile, data, 0o600); err != nil {
+		return Revision{}, err
+	}
+	b.prune(r.Number)
+	return r, nil
+}
+
+func historyName(n int) string { return path.Join(historyDir, fmt.Sprintf("rev-%08d.toml", n)) }
+
+// savedNumbers lists the history file numbers up to head, newest first.
+func (b *FileBackend) savedNumbers(head int) []int {
+	infos, err := afero.ReadDir(b.fs, historyDir)
+	if err != nil {
+		return nil
+	}
+	var nums []int
+	for _, fi := range infos {
+		name := fi.Name()
+		if !strings.HasPrefix(name, "rev-") || !strings.HasSuffix(name, ".toml") {
+			continue
+		}
+		n, err := strconv.Atoi(strings.TrimSuffix(strings.TrimPrefix(name, "rev-"), ".toml"))
+		if err == nil && n <= head {
+			nums = append(nums, n)
+		}
+	}
+	sort.Sort(sort.Reverse(sort.IntSlice(nums)))
+	return nums
+}
+
+// prune removes saved revisions beyond the newest MaxSaved (best effort: a file left
+// over is only pruned at the next commit).
+func (b *FileBackend) prune(head int) {
+	nums := b.savedNumbers(head)
+	for _, n := range nums[min(len(nums), MaxSaved):] {
+		_ = b.fs.Remove(historyName(n))
+	}
+}
+
+// History reads the description of each saved revision.
+func (b *FileBackend) History(ctx context.Context) ([]Revision, error) {
+	head, _, err := b.Head(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var out []Revision
+	for _, n := range b.savedNumbers(head.Number) {
+		if len(out) == MaxSaved {
+			break
+		}
+		data, err := afero.ReadFile(b.fs, historyName(n))
+		if err != nil {
+			continue
+		}
+		r, _, err := unmarshalRevision(data)
+		if err != nil || r.Number != n {
+			continue // unreadable saved copy: not offered for rollback
+		}
+		out = append(out, r)
+	}
+	return out, nil
+}
+
+// Load reads a saved revision.
+func (b *FileBackend) Load(ctx context.Context, number int) (*Config, error) {
+	data, err := afero.ReadFile(b.fs, historyName(number))
+	if err != nil {
+		return nil, fmt.Errorf("store: revision %d is not saved: %w", number, err)
+	}
+	_, c, err := unmarshalRevision(data)
+	if err != nil {
+		return nil, fmt.Errorf("store: read revision %d: %w", number, err)
+	}
+	return c, nil
+}
+
+// PutKey writes a private key (mode 0600) under a name derived from its content and
+// returns that name.
+func (b *FileBackend) PutKey(ctx context.Context, pem []byte) (string, error) {
+	sum := sha256.Sum256(pem)
+	ref := "sha256-" + hex.EncodeToString(sum[:])
+	name := path.Join(keysDir, ref+".pem")
+	if ok, _ := afero.Exists(b.fs, name); ok {
+		return ref, nil
+	}
+	if err := writeFileAtomic(b.fs, name, pem, 0o600); err != nil {
+		return "", err
+	}
+	return ref, nil
+}
+
+// Key reads a private key written by PutKey.
+func (b *FileBackend) Key(ctx context.Context, ref string) ([]byte, error) {
+	if strings.ContainsAny(ref, "/\\") || !strings.HasPrefix(ref, "sha256-") {
+		return nil, fmt.Errorf("store: bad key reference %q", ref)
+	}
+	data, err := afero.ReadFile(b.fs, path.Join(keysDir, ref+".pem"))
+	if err != nil {
+		return nil, fmt.Errorf("store: read private key: %w", err)
+	}
+	return data, nil
+}

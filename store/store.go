@@ -1,0 +1,209 @@
+// Package store keeps segcli's configuration: the schema, the committed revisions and
+// each session's candidate.
+//
+// The model is the appliance's (and Junos'): a session edits its own candidate; only
+// Commit makes a new revision, atomically and durably, and only if nobody committed
+// since the session took its candidate; Clear drops the candidate; a saved revision can
+// be loaded back into the candidate for rollback. Persistence is behind Backend (the
+// files of the data directory by default) and private keys behind Keys.
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/spf13/afero"
+)
+
+// TimeLayout is how the appliance prints times: "Sun Nov 29 13:26:28 2026 UTC".
+const TimeLayout = "Mon Jan _2 15:04:05 2006 MST"
+
+// Options configures Open.
+type Options struct {
+	// Locker serialises commits; FileLocker for a real directory.
+	Locker Locker
+	// Now is the clock (default time.Now).
+	Now func() time.Time
+	// User is recorded with each commit.
+	User string
+	// Hostname is the gateway name of a new data directory's factory defaults.
+	Hostname string
+}
+
+// Store is a configuration store. It is safe for several sessions at once.
+type Store struct {
+	backend Backend
+	keys    Keys
+	now     func() time.Time
+	user    string
+}
+
+// Open opens the store in the data directory fsys, creating the factory defaults
+// (revision 1, with a demonstration certificate) on first use.
+func Open(ctx context.Context, fsys afero.Fs, opts Options) (*Store, error) {
+	if opts.Locker == nil {
+		opts.Locker = new(MutexLocker)
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.Hostname == "" {
+		opts.Hostname = "esa.test"
+	}
+	fb, err := NewFileBackend(fsys, opts.Locker)
+	if err != nil {
+		return nil, err
+	}
+	s := &Store{backend: fb, keys: fb, now: opts.Now, user: opts.User}
+	if err := s.init(ctx, opts.Hostname); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// NewStore returns a store on any backend (no factory defaults are written).
+func NewStore(b Backend, k Keys, now func() time.Time, user string) *Store {
+	return &Store{backend: b, keys: k, now: now, user: user}
+}
+
+func (s *Store) init(ctx context.Context, hostname string) error {
+	_, _, err := s.backend.Head(ctx)
+	if !errors.Is(err, ErrNoConfig) {
+		return err
+	}
+	c := FactoryDefaults(hostname)
+	demo, err := s.demoCertificate(ctx, hostname)
+	if err != nil {
+		return err
+	}
+	c.Certificates = []Certificate{demo}
+	_, err = s.backend.Commit(ctx, 0, Revision{Time: s.now(), User: "system", Comment: "Factory defaults"}, c, true)
+	if errors.Is(err, ErrConflict) {
+		return nil // another process created them first
+	}
+	return err
+}
+
+// Session is one operator's view: the revision it started from and its candidate.
+// A Session is used by one goroutine at a time.
+type Session struct {
+	st        *Store
+	base      Revision
+	committed *Config
+	baseText  []byte
+	cand      *Config
+}
+
+// NewSession takes a candidate from the committed configuration.
+func (s *Store) NewSession(ctx context.Context) (*Session, error) {
+	ss := &Session{st: s}
+	if err := ss.reload(ctx); err != nil {
+		return nil, err
+	}
+	return ss, nil
+}
+
+func (ss *Session) reload(ctx context.Context) error {
+	r, c, err := ss.st.backend.Head(ctx)
+	if err != nil {
+		return err
+	}
+	text, err := Marshal(c)
+	if err != nil {
+		return err
+	}
+	ss.base, ss.committed, ss.baseText, ss.cand = r, c, text, c.Clone()
+	return nil
+}
+
+// Now returns the store's clock reading.
+func (ss *Session) Now() time.Time { return ss.st.now() }
+
+// Config returns the candidate. Callers must not modify it: take Edit's copy, change
+// that, and Set it when the dialog is complete.
+func (ss *Session) Config() *Config { return ss.cand }
+
+// Edit returns a copy of the candidate to change.
+func (ss *Session) Edit() *Config { return ss.cand.Clone() }
+
+// Set makes c the candidate.
+func (ss *Session) Set(c *Config) { ss.cand = c }
+
+// Committed returns the revision the session started from and its configuration.
+func (ss *Session) Committed() (Revision, *Config) { return ss.base, ss.committed }
+
+// Pending reports whether the candidate differs from the committed configuration.
+func (ss *Session) Pending() (bool, error) {
+	text, err := Marshal(ss.cand)
+	if err != nil {
+		return false, err
+	}
+	return string(text) != string(ss.baseText), nil
+}
+
+// Changes returns the candidate against the committed configuration as a line diff;
+// empty when nothing is pending.
+func (ss *Session) Changes() (string, error) {
+	text, err := Marshal(ss.cand)
+	if err != nil {
+		return "", err
+	}
+	return Diff(string(ss.baseText), string(text), fmt.Sprintf("committed (revision %d)", ss.base.Number), "candidate"), nil
+}
+
+// Commit makes the candidate a new revision. It returns ErrConflict (wrapped, with who
+// committed) when another session committed first; the candidate is then kept.
+func (ss *Session) Commit(ctx context.Context, comment string, save bool) (Revision, error) {
+	text, err := Marshal(ss.cand)
+	if err != nil {
+		return Revision{}, err
+	}
+	r := Revision{Time: ss.st.now(), User: ss.st.user, Comment: comment}
+	r, err = ss.st.backend.Commit(ctx, ss.base.Number, r, ss.cand, save)
+	if err != nil {
+		return Revision{}, err
+	}
+	ss.base, ss.committed, ss.baseText, ss.cand = r, ss.cand, text, ss.cand.Clone()
+	return r, nil
+}
+
+// Clear drops the candidate and starts again from the newest committed revision.
+func (ss *Session) Clear(ctx context.Context) error { return ss.reload(ctx) }
+
+// History lists the revisions saved for rollback, newest first.
+func (ss *Session) History(ctx context.Context) ([]Revision, error) {
+	return ss.st.backend.History(ctx)
+}
+
+// Rollback loads a saved revision into the candidate.
+func (ss *Session) Rollback(ctx context.Context, number int) error {
+	c, err := ss.st.backend.Load(ctx, number)
+	if err != nil {
+		return err
+	}
+	ss.cand = c
+	return nil
+}
+
+// PutKey stores a private key and returns the reference a Certificate keeps.
+func (ss *Session) PutKey(ctx context.Context, pem []byte) (string, error) {
+	return ss.st.keys.PutKey(ctx, pem)
+}
+
+// Key reads a private key by reference.
+func (ss *Session) Key(ctx context.Context, ref string) ([]byte, error) {
+	return ss.st.keys.Key(ctx, ref)
+}
+
+// CurrentUser names the operator for commit records.
+func CurrentUser() string {
+	for _, k := range []string{"SEGCLI_USER", "USER", "LOGNAME"} {
+		if u := os.Getenv(k); u != "" {
+			return u
+		}
+	}
+	return "admin"
+}

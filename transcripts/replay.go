@@ -1,0 +1,192 @@
+package transcripts
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"strings"
+	"sync"
+
+	"github.com/spf13/afero"
+
+	"github.com/segcli/segcli/shell"
+	"github.com/segcli/segcli/store"
+)
+
+// Runner runs one session the way segcli does: commands and answers from in, all
+// output (screen and errors) to out, with the transcript's clock, user, hostname and
+// command line. It returns the exit status.
+type Runner func(ctx context.Context, t *Transcript, in shell.LineReader, out io.Writer) int
+
+// Result is the outcome of a replay.
+type Result struct {
+	// Got is the screen the session printed.
+	Got string
+	// Exit is the session's exit status.
+	Exit int
+}
+
+// Replay copies the transcript's files into fsys (the data directory), runs the
+// session with the answers found in the screen, and returns what it printed.
+func Replay(ctx context.Context, t *Transcript, fsys afero.Fs, run Runner) (Result, error) {
+	for _, f := range t.Files {
+		if strings.Contains(f.Name, "..") || strings.HasPrefix(f.Name, "/") {
+			return Result{}, fmt.Errorf("transcripts: file %q: must be a relative path inside the data directory", f.Name)
+		}
+		if err := fsys.MkdirAll(dirOf(f.Name), 0o700); err != nil {
+			return Result{}, err
+		}
+		if err := afero.WriteFile(fsys, f.Name, f.Data, 0o600); err != nil {
+			return Result{}, err
+		}
+	}
+	out := &syncBuffer{}
+	r := &Reader{want: t.Screen, got: out, secrets: t.Secrets}
+	exit := run(ctx, t, r, out)
+	return Result{Got: out.String(), Exit: exit}, nil
+}
+
+func dirOf(name string) string {
+	if i := strings.LastIndexByte(name, '/'); i >= 0 {
+		return name[:i]
+	}
+	return "."
+}
+
+// Check compares a replay's screen with the transcript's. The error names the file
+// and line of the first difference and holds a (-want +got) line diff.
+func Check(file string, data []byte, t *Transcript, got string) error {
+	if got == t.Screen {
+		return nil
+	}
+	w, g := strings.SplitAfter(t.Screen, "\n"), strings.SplitAfter(got, "\n")
+	n := 0
+	for n < len(w) && n < len(g) && w[n] == g[n] {
+		n++
+	}
+	d := store.Diff(t.Screen, got, "want", "got")
+	return fmt.Errorf("%s:%d: the session differs from the transcript (-want +got):\n%s", file, screenLine(data, n), d)
+}
+
+// syncBuffer is the session's screen: output and echoed answers in order.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) WriteString(p string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.b.WriteString(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// Reader is the LineReader of a replay. While the session prints what the transcript
+// shows, the answer to a prompt is the rest of the transcript's line after it; once
+// they differ, it looks for the prompt further on in the transcript, so that a
+// replay with --update survives changed texts. The end of the transcript at a prompt
+// is the end of input.
+type Reader struct {
+	want    string
+	got     *syncBuffer
+	secrets []string
+	synced  int // want[:synced] == got[:synced]
+	inSync  bool
+	wpos    int // position in want after the last answer
+	started bool
+}
+
+// ReadLine echoes prompt and the answer into the screen, like a plain reader.
+func (r *Reader) ReadLine(prompt string, _ shell.Completer) (string, error) {
+	r.got.WriteString(prompt)
+	line, err := r.answer(prompt)
+	if err != nil {
+		return "", err
+	}
+	r.got.WriteString(line + "\n")
+	return line, nil
+}
+
+// ReadSecret answers with the next secret of the transcript's header.
+func (r *Reader) ReadSecret(prompt string) (string, error) {
+	r.got.WriteString(prompt)
+	if _, err := r.answer(prompt); err != nil {
+		return "", err
+	}
+	if len(r.secrets) == 0 {
+		return "", fmt.Errorf("transcripts: a pass phrase was asked but the header has no more \"secret:\" lines")
+	}
+	s := r.secrets[0]
+	r.secrets = r.secrets[1:]
+	r.got.WriteString("\n")
+	return s, nil
+}
+
+func (r *Reader) answer(prompt string) (string, error) {
+	got := r.got.String()
+	p := len(got)
+	if !r.started {
+		r.started, r.inSync = true, true
+	}
+	if r.inSync {
+		if p <= len(r.want) && got[r.synced:p] == r.want[r.synced:p] {
+			r.synced = p
+			rest := r.want[p:]
+			i := strings.IndexByte(rest, '\n')
+			if i < 0 {
+				r.wpos = len(r.want)
+				if rest == "" {
+					return "", io.EOF
+				}
+				return rest, nil // a last answer without newline
+			}
+			r.wpos = p + i + 1
+			r.synced = r.wpos
+			return rest[:i], nil
+		}
+		r.inSync = false
+	}
+	// Out of step: find the prompt further on.
+	rest := r.want[r.wpos:]
+	if prompt == "" {
+		i := strings.IndexByte(rest, '\n')
+		if i < 0 {
+			return "", io.EOF
+		}
+		r.wpos += i + 1
+		return rest[:i], nil
+	}
+	j := strings.Index(rest, prompt)
+	if j < 0 {
+		return "", io.EOF
+	}
+	after := rest[j+len(prompt):]
+	i := strings.IndexByte(after, '\n')
+	if i < 0 {
+		r.wpos = len(r.want)
+		if after == "" {
+			return "", io.EOF
+		}
+		return after, nil
+	}
+	r.wpos += j + len(prompt) + i + 1
+	return after[:i], nil
+}
+
+// AddHistory does nothing.
+func (r *Reader) AddHistory(string) {}
+
+// Close does nothing.
+func (r *Reader) Close() error { return nil }

@@ -1,0 +1,72 @@
+package transcripts_test
+
+import (
+	"context"
+	"flag"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/spf13/afero"
+
+	"github.com/segcli/segcli/commands"
+	"github.com/segcli/segcli/store"
+	"github.com/segcli/segcli/transcripts"
+)
+
+var update = flag.Bool("update", false, "rewrite the transcripts with what the sessions print now")
+
+// TestTranscripts replays every transcript under this directory against a fresh data
+// directory and compares the screen.
+func TestTranscripts(t *testing.T) {
+	var files []string
+	err := filepath.WalkDir(".", func(p string, d fs.DirEntry, err error) error {
+		if err == nil && !d.IsDir() && strings.HasSuffix(p, ".txt") {
+			files = append(files, p)
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(files) == 0 {
+		t.Fatal("no transcripts found")
+	}
+	for _, file := range files {
+		t.Run(strings.TrimSuffix(file, ".txt"), func(t *testing.T) {
+			t.Parallel()
+			replayFile(t, file)
+		})
+	}
+}
+
+func replayFile(t *testing.T, file string) {
+	data, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr, err := transcripts.Parse(data)
+	if err != nil {
+		t.Fatalf("%s: %v", file, err)
+	}
+	dir := t.TempDir()
+	fsys := afero.NewBasePathFs(afero.NewOsFs(), dir)
+	locker := store.FileLocker{Path: filepath.Join(dir, "config", ".lock")}
+	res, err := transcripts.Replay(context.Background(), tr, fsys, commands.Runner(fsys, locker, ""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := transcripts.Check(file, data, tr, res.Got); err != nil {
+		if *update {
+			tr.Screen = res.Got
+			if err := os.WriteFile(file, tr.Format(), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			t.Logf("updated %s", file)
+			return
+		}
+		t.Error(err)
+	}
+}

@@ -54,19 +54,22 @@ func writeFileAtomic(fs afero.Fs, name string, data []byte, perm os.FileMode) (e
 	return syncDir(fs, dir)
 }
 
+// errSyncDir marks a failure after the rename: the new file is in place.
+var errSyncDir = errors.New("sync directory")
+
 // syncDir makes a rename in dir durable.
 func syncDir(fs afero.Fs, dir string) error {
 	d, err := fs.Open(dir)
 	if err != nil {
-		return fmt.Errorf("store: open directory %s: %w", dir, err)
+		return fmt.Errorf("store: %w %s: %w", errSyncDir, dir, err)
 	}
 	serr := d.Sync()
 	cerr := d.Close()
 	if serr != nil && !errors.Is(serr, os.ErrInvalid) {
-		return fmt.Errorf("store: sync directory %s: %w", dir, serr)
+		return fmt.Errorf("store: %w %s: %w", errSyncDir, dir, serr)
 	}
 	if cerr != nil {
-		return fmt.Errorf("store: close directory %s: %w", dir, cerr)
+		return fmt.Errorf("store: %w %s (close): %w", errSyncDir, dir, cerr)
 	}
 	return nil
 }

@@ -43,6 +43,9 @@ var (
 	ErrNoConfig = errors.New("store: no committed configuration")
 	// ErrConflict: another session committed since this one took its candidate.
 	ErrConflict = errors.New("store: commit conflict")
+	// ErrNotDurable: the revision was committed (readers see it) but syncing its
+	// directory failed, so a power loss could still undo it.
+	ErrNotDurable = errors.New("store: committed, but the disk did not confirm the write")
 )
 
 // MaxSaved is how many saved revisions are kept for rollbackconfig.
@@ -122,6 +125,10 @@ func (b *FileBackend) Commit(ctx context.Context, base int, r Revision, c *Confi
 		}
 	}
 	if err := writeFileAtomic(b.fs, runningFile, data, 0o600); err != nil {
+		if errors.Is(err, errSyncDir) {
+			b.prune(r.Number)
+			return r, fmt.Errorf("%w: %w", ErrNotDurable, err)
+		}
 		return Revision{}, err
 	}
 	b.prune(r.Number)

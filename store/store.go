@@ -155,7 +155,8 @@ func (ss *Session) Changes() (string, error) {
 }
 
 // Commit makes the candidate a new revision. It returns ErrConflict (wrapped, with who
-// committed) when another session committed first; the candidate is then kept.
+// committed) when another session committed first; the candidate is then kept. With
+// ErrNotDurable the revision is committed and the error is a warning.
 func (ss *Session) Commit(ctx context.Context, comment string, save bool) (Revision, error) {
 	text, err := Marshal(ss.cand)
 	if err != nil {
@@ -163,11 +164,11 @@ func (ss *Session) Commit(ctx context.Context, comment string, save bool) (Revis
 	}
 	r := Revision{Time: ss.st.now(), User: ss.st.user, Comment: comment}
 	r, err = ss.st.backend.Commit(ctx, ss.base.Number, r, ss.cand, save)
-	if err != nil {
+	if err != nil && !errors.Is(err, ErrNotDurable) {
 		return Revision{}, err
 	}
 	ss.base, ss.committed, ss.baseText, ss.cand = r, ss.cand, text, ss.cand.Clone()
-	return r, nil
+	return r, err
 }
 
 // Clear drops the candidate and starts again from the newest committed revision.

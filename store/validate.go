@@ -3,19 +3,7 @@ package store
 import (
 	"errors"
 	"fmt"
-	"slices"
 	"strings"
-)
-
-// The values each enumerated Destination field accepts, as in the import file.
-var (
-	ipSortValues      = []string{"PREFER_V4", "REQUIRE_V4", "PREFER_V6", "REQUIRE_V6"}
-	limitTypeValues   = []string{"host", "MXIP"}
-	limitApplyValues  = []string{"system", "VG"}
-	tlsValues         = []string{"no", "preferred", "required", "preferred_verify", "required_verify", "required_verify_hosted"}
-	daneValues        = []string{"none", "opportunistic", "mandatory"}
-	mtaSTSValues      = []string{"off", "on"}
-	bounceValidValues = []string{"off", "on"}
 )
 
 // Validate checks a configuration read from a file: names, enumerated values, ranges
@@ -24,84 +12,15 @@ func (c *Config) Validate() error {
 	if err := ValidHostname(c.Hostname); err != nil {
 		return fmt.Errorf("store: hostname: %w", err)
 	}
-	if err := c.Destinations.Default.validate(true); err != nil {
-		return fmt.Errorf("store: destination (Default): %w", err)
+	if err := c.validateDestinations(); err != nil {
+		return err
 	}
-	seen := make(map[string]bool)
-	for _, d := range c.Destinations.Entries {
-		if d.Domain == "" {
-			return errors.New("store: destination entry without a domain")
-		}
-		if seen[d.Domain] {
-			return fmt.Errorf("store: destination %s: listed twice", d.Domain)
-		}
-		seen[d.Domain] = true
-		if err := d.validate(false); err != nil {
-			return fmt.Errorf("store: destination %s: %w", d.Domain, err)
-		}
-	}
-	certs := make(map[string]bool)
-	for _, cert := range c.Certificates {
-		if err := ValidProfileName(cert.Name); err != nil {
-			return fmt.Errorf("store: certificate %q: %w", cert.Name, err)
-		}
-		if certs[cert.Name] {
-			return fmt.Errorf("store: certificate %s: listed twice", cert.Name)
-		}
-		certs[cert.Name] = true
-	}
-	if name := c.Destinations.Certificate; name != "" && !certs[name] {
-		return fmt.Errorf("store: destinations: certificate %q is not configured", name)
+	if err := c.validateCertificates(); err != nil {
+		return err
 	}
 	for _, s := range c.DNS.Servers {
 		if s.Address == "" || s.Port < 0 || s.Port > 65535 {
 			return fmt.Errorf("store: dns server %q port %d: not a valid server", s.Address, s.Port)
-		}
-	}
-	return nil
-}
-
-func (d Destination) validate(isDefault bool) error {
-	enums := []struct {
-		key, val string
-		ok       []string
-	}{
-		{"ip_sort_pref", d.IPSort, ipSortValues},
-		{"limit_type", d.LimitType, limitTypeValues},
-		{"limit_apply", d.LimitApply, limitApplyValues},
-		{"tls", d.TLS, tlsValues},
-		{"dane", d.DANE, daneValues},
-		{"mta_sts", d.MTASTS, mtaSTSValues},
-		{"bounce_validation", d.BounceVerification, bounceValidValues},
-	}
-	for _, e := range enums {
-		if e.val == "" && !isDefault {
-			continue
-		}
-		if !slices.Contains(e.ok, e.val) {
-			return fmt.Errorf("%s = %q: use one of %s", e.key, e.val, strings.Join(e.ok, ", "))
-		}
-	}
-	ranges := []struct {
-		key    string
-		val    *int
-		lo, hi int
-		needed bool
-	}{
-		{"max_host_concurrency", d.MaxConcurrency, 1, 1000, isDefault},
-		{"max_messages_per_connection", d.MessagesPerConn, 1, 1000, isDefault},
-		{"recipient_limit", d.RecipientLimit, 0, 1_000_000_000, false},
-		{"recipient_minutes", d.RecipientMinutes, 1, 60, false},
-	}
-	for _, r := range ranges {
-		if r.val == nil {
-			if r.needed {
-				return fmt.Errorf("%s is missing", r.key)
-			}
-			continue
-		}
-		if *r.val < r.lo || *r.val > r.hi {
-			return fmt.Errorf("%s = %d: use a number from %d to %d", r.key, *r.val, r.lo, r.hi)
 		}
 	}
 	return nil

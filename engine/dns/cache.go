@@ -1,0 +1,68 @@
+package dns
+
+import (
+	"sync"
+	"time"
+)
+
+// cacheKey is a query: name (canonical) and type. The class is always IN.
+type cacheKey struct {
+	name  string
+	qtype uint16
+}
+
+type cacheEntry struct {
+	step    *step
+	stored  time.Time
+	expires time.Time
+}
+
+// cache holds answered queries until their TTL runs out. Entries are never
+// modified once stored; readers get aged copies.
+type cache struct {
+	mu  sync.Mutex
+	m   map[cacheKey]cacheEntry
+	max int
+}
+
+func newCache(max int) *cache {
+	return &cache{m: make(map[cacheKey]cacheEntry), max: max}
+}
+
+// get returns a copy of the cached step for key with its TTLs counted down to
+// now, and the time it has left in the cache.
+func (c *cache) get(key cacheKey, now time.Time) (*step, time.Duration, bool) {
+	c.mu.Lock()
+	e, ok := c.m[key]
+	if ok && !now.Before(e.expires) {
+		delete(c.m, key)
+		ok = false
+	}
+	c.mu.Unlock()
+	if !ok {
+		return nil, 0, false
+	}
+	return e.step.aged(now.Sub(e.stored)), e.expires.Sub(now), true
+}
+
+// put stores s for ttl from now, making room if the cache is full.
+func (c *cache) put(key cacheKey, s *step, ttl time.Duration, now time.Time) {
+	s = s.aged(0)
+	s.cached = true
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if _, ok := c.m[key]; !ok && len(c.m) >= c.max {
+		for k, e := range c.m {
+			if !now.Before(e.expires) {
+				delete(c.m, k)
+			}
+		}
+		for k := range c.m {
+			if len(c.m) < c.max {
+				break
+			}
+			delete(c.m, k)
+		}
+	}
+	c.m[key] = cacheEntry{step: s, stored: now, expires: now.Add(ttl)}
+}

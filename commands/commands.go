@@ -6,12 +6,15 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net"
+	"strconv"
 	"time"
 
 	"github.com/spf13/afero"
 
 	"github.com/segcli/segcli/commands/commit"
 	"github.com/segcli/segcli/commands/hostname"
+	"github.com/segcli/segcli/engine/dns"
 	"github.com/segcli/segcli/shell"
 	"github.com/segcli/segcli/store"
 	"github.com/segcli/segcli/transcripts"
@@ -43,6 +46,11 @@ type Options struct {
 	Terminal bool
 	Pager    func(string) error
 	Signals  bool
+	// Resolver (HOST[:PORT]) replaces dnsconfig's servers for the session.
+	Resolver string
+	// ResolvConf is the file dnsconfig's "use the machine's resolvers" reads
+	// (default /etc/resolv.conf).
+	ResolvConf string
 }
 
 // NewShell opens the store in the data directory (creating the factory defaults on
@@ -56,21 +64,89 @@ func NewShell(ctx context.Context, o Options) (*shell.Shell, error) {
 	if err != nil {
 		return nil, err
 	}
+	resolver, err := newResolvers(o, sess)
+	if err != nil {
+		return nil, err
+	}
 	return shell.New(shell.Config{
 		In: o.In, Out: o.Out, Err: o.Err,
 		Session: sess, Fs: o.Fs, Now: o.Now, Hostname: o.Prompt,
 		Terminal: o.Terminal, Pager: o.Pager, Signals: o.Signals,
+		Resolver: resolver,
 	}, Table()...), nil
 }
 
-// Runner returns the transcripts.Runner that replays a session in the data directory
-// fsys: the transcript's clock, user and hostname, its -c command line if any.
-func Runner(fsys afero.Fs, locker store.Locker, prompt string) transcripts.Runner {
+// newResolvers returns the session's resolver source. A --resolver server is used for
+// the whole session (trusted for the AD bit only when it is on loopback); otherwise the
+// resolver follows the committed dnsconfig and is rebuilt when a commit changes it, so
+// its cache lives as long as the configuration it came from.
+func newResolvers(o Options, sess *store.Session) (func() (*dns.Resolver, error), error) {
+	if o.Resolver != "" {
+		srv, err := dns.ParseServer(o.Resolver)
+		if err != nil {
+			return nil, fmt.Errorf("--resolver %q: %w", o.Resolver, err)
+		}
+		r := dns.New(dns.Config{Servers: []dns.Server{srv}, Now: o.Now})
+		return func() (*dns.Resolver, error) { return r, nil }, nil
+	}
+	resolvConf := o.ResolvConf
+	if resolvConf == "" {
+		resolvConf = "/etc/resolv.conf"
+	}
+	var (
+		cached *dns.Resolver
+		rev    = -1
+	)
+	return func() (*dns.Resolver, error) {
+		r, c := sess.Committed()
+		if cached != nil && r.Number == rev {
+			return cached, nil
+		}
+		servers, err := Servers(c.DNS, resolvConf)
+		if err != nil {
+			return nil, err
+		}
+		cached, rev = dns.New(dns.Config{Servers: servers, Now: o.Now}), r.Number
+		return cached, nil
+	}, nil
+}
+
+// Servers returns the DNS servers a dnsconfig selects.
+func Servers(c store.DNSConfig, resolvConf string) ([]dns.Server, error) {
+	if c.UseResolvConf {
+		s, err := dns.ServersFromResolvConf(resolvConf)
+		if err != nil {
+			return nil, fmt.Errorf("dnsconfig uses the machine's resolvers, but %s has none: %w; use dnsconfig to enter servers", resolvConf, err)
+		}
+		return s, nil
+	}
+	if len(c.Servers) == 0 {
+		return nil, fmt.Errorf("no DNS servers are configured: use dnsconfig to enter one")
+	}
+	out := make([]dns.Server, len(c.Servers))
+	for i, s := range c.Servers {
+		port := s.Port
+		if port == 0 {
+			port = 53
+		}
+		out[i] = dns.Server{Addr: net.JoinHostPort(s.Address, strconv.Itoa(port)), Trusted: s.Trusted}
+	}
+	return out, nil
+}
+
+// Runner returns the transcripts.Runner that replays a session with base's data
+// directory, locker, prompt and resolv.conf, and the transcript's clock, user,
+// hostname, resolver and -c command line.
+func Runner(base Options) transcripts.Runner {
 	return func(ctx context.Context, t *transcripts.Transcript, in shell.LineReader, out io.Writer) int {
-		sh, err := NewShell(ctx, Options{
-			Fs: fsys, Locker: locker, In: in, Out: out, Err: out,
-			Now: func() time.Time { return t.Clock }, User: t.User, Hostname: t.Hostname, Prompt: prompt,
-		})
+		o := base
+		o.In, o.Out, o.Err = in, out, out
+		o.Now = func() time.Time { return t.Clock }
+		o.User, o.Hostname = t.User, t.Hostname
+		if t.Resolver != "" {
+			o.Resolver = t.Resolver
+		}
+		sh, err := NewShell(ctx, o)
 		if err != nil {
 			fmt.Fprintf(out, "segcli: %v\n", err)
 			return 1

@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/afero"
 
+	"github.com/segcli/segcli/engine/dns"
 	"github.com/segcli/segcli/store"
 )
 
@@ -37,6 +38,9 @@ type Env struct {
 	Batch bool
 	// Hostname is the name shown in the prompt.
 	Hostname func() string
+	// Resolver returns the session's DNS resolver: the --resolver server if one was
+	// given, else the servers of the committed dnsconfig.
+	Resolver func() (*dns.Resolver, error)
 
 	pager func(text string) error
 }

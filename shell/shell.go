@@ -15,6 +15,7 @@ import (
 
 	"github.com/spf13/afero"
 
+	"github.com/segcli/segcli/engine/dns"
 	"github.com/segcli/segcli/store"
 )
 
@@ -36,6 +37,8 @@ type Config struct {
 	Pager func(text string) error
 	// Signals: cancel a running command's context on SIGINT (terminal sessions).
 	Signals bool
+	// Resolver returns the session's DNS resolver (see Env.Resolver).
+	Resolver func() (*dns.Resolver, error)
 }
 
 // Shell runs commands from the table against one session.
@@ -60,6 +63,7 @@ func New(cfg Config, cmds ...Command) *Shell {
 		In:      cfg.In,
 		Session: cfg.Session, Fs: cfg.Fs, Now: cfg.Now,
 		Terminal: cfg.Terminal,
+		Resolver: cfg.Resolver,
 		pager:    cfg.Pager,
 	}
 	s.env.Hostname = func() string {

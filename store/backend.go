@@ -18,16 +18,21 @@ import (
 // Backend keeps the committed revisions. The files in the data directory are the
 // embedded default (FileBackend); a cluster of gateways can share one configuration
 // through another implementation without any change to the dialogs or the engine.
+//
+// A backend stores configurations as the documents Marshal makes; it never needs to
+// understand them.
 type Backend interface {
-	// Head returns the committed revision; ErrNoConfig when none was ever committed.
-	Head(ctx context.Context) (Revision, *Config, error)
-	// Commit stores c as revision base+1 if base is still the head, else it returns an
-	// error wrapping ErrConflict. With save, the revision is kept for rollback.
-	Commit(ctx context.Context, base int, r Revision, c *Config, save bool) (Revision, error)
+	// Head returns the committed revision and its configuration document; ErrNoConfig
+	// when none was ever committed.
+	Head(ctx context.Context) (Revision, []byte, error)
+	// Commit stores config as revision base+1 if base is still the head, else it
+	// returns an error wrapping ErrConflict. With save, the revision is kept for
+	// rollback.
+	Commit(ctx context.Context, base int, r Revision, config []byte, save bool) (Revision, error)
 	// History lists the revisions kept for rollback, newest first.
 	History(ctx context.Context) ([]Revision, error)
-	// Load reads one revision of History.
-	Load(ctx context.Context, number int) (*Config, error)
+	// Load reads the configuration document of one revision of History.
+	Load(ctx context.Context, number int) ([]byte, error)
 }
 
 // Keys keeps private keys outside the configuration, content-addressed so that every
@@ -77,7 +82,7 @@ func NewFileBackend(fsys afero.Fs, l Locker) (*FileBackend, error) {
 }
 
 // Head reads config/running.toml.
-func (b *FileBackend) Head(ctx context.Context) (Revision, *Config, error) {
+func (b *FileBackend) Head(ctx context.Context) (Revision, []byte, error) {
 	data, err := afero.ReadFile(b.fs, runningFile)
 	if errors.Is(err, fs.ErrNotExist) {
 		return Revision{}, nil, ErrNoConfig
@@ -85,7 +90,7 @@ func (b *FileBackend) Head(ctx context.Context) (Revision, *Config, error) {
 	if err != nil {
 		return Revision{}, nil, fmt.Errorf("store: read committed configuration: %w", err)
 	}
-	r, c, err := unmarshalRevision(data)
+	r, c, err := splitRevision(data)
 	if err != nil {
 		return Revision{}, nil, fmt.Errorf("store: read committed configuration %s: %w", runningFile, err)
 	}
@@ -95,7 +100,7 @@ func (b *FileBackend) Head(ctx context.Context) (Revision, *Config, error) {
 // Commit writes the saved copy (if asked), then replaces the head. A crash between the
 // two leaves a history file newer than the head, which History ignores and the next
 // commit overwrites.
-func (b *FileBackend) Commit(ctx context.Context, base int, r Revision, c *Config, save bool) (Revision, error) {
+func (b *FileBackend) Commit(ctx context.Context, base int, r Revision, config []byte, save bool) (Revision, error) {
 	unlock, err := b.locker.Lock(ctx)
 	if err != nil {
 		return Revision{}, err
@@ -115,7 +120,7 @@ func (b *FileBackend) Commit(ctx context.Context, base int, r Revision, c *Confi
 	removeTemps(b.fs, "config")
 	removeTemps(b.fs, historyDir)
 	r.Number = head.Number + 1
-	data, err := marshalRevision(r, c)
+	data, err := revisionFile(r, config)
 	if err != nil {
 		return Revision{}, err
 	}
@@ -182,7 +187,7 @@ func (b *FileBackend) History(ctx context.Context) ([]Revision, error) {
 		if err != nil {
 			continue
 		}
-		r, _, err := unmarshalRevision(data)
+		r, _, err := splitRevision(data)
 		if err != nil || r.Number != n {
 			continue // unreadable saved copy: not offered for rollback
 		}
@@ -192,12 +197,12 @@ func (b *FileBackend) History(ctx context.Context) ([]Revision, error) {
 }
 
 // Load reads a saved revision.
-func (b *FileBackend) Load(ctx context.Context, number int) (*Config, error) {
+func (b *FileBackend) Load(ctx context.Context, number int) ([]byte, error) {
 	data, err := afero.ReadFile(b.fs, historyName(number))
 	if err != nil {
 		return nil, fmt.Errorf("store: revision %d is not saved: %w", number, err)
 	}
-	_, c, err := unmarshalRevision(data)
+	_, c, err := splitRevision(data)
 	if err != nil {
 		return nil, fmt.Errorf("store: read revision %d: %w", number, err)
 	}

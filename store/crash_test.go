@@ -65,7 +65,11 @@ func checkConsistent(t *testing.T, dir string) int {
 		t.Fatal(err)
 	}
 	for _, h := range hist {
-		hc, err := s.st.backend.Load(context.Background(), h.Number)
+		text, err := s.st.backend.Load(context.Background(), h.Number)
+		if err != nil {
+			t.Fatalf("saved revision %d: %v", h.Number, err)
+		}
+		hc, err := Unmarshal(text)
 		if err != nil {
 			t.Fatalf("saved revision %d: %v", h.Number, err)
 		}
@@ -147,7 +151,7 @@ func interrupted(dir string) bool {
 	if err != nil {
 		return true
 	}
-	r, _, err := unmarshalRevision(data)
+	r, _, err := splitRevision(data)
 	if err != nil {
 		return true
 	}

@@ -17,13 +17,6 @@ type Revision struct {
 	Comment string    `toml:"comment"`
 }
 
-// revisionFile is the on-disk form of a revision: its description, then the
-// configuration.
-type revisionFile struct {
-	Revision Revision `toml:"revision"`
-	Config   *Config  `toml:"config"`
-}
-
 // Marshal renders c as TOML. The output is deterministic: the same configuration
 // always gives the same bytes, which `showchanges` and the commit check rely on.
 func Marshal(c *Config) ([]byte, error) {
@@ -52,22 +45,44 @@ func Unmarshal(data []byte) (*Config, error) {
 	return c, nil
 }
 
-func marshalRevision(r Revision, c *Config) ([]byte, error) {
+// revisionMarker starts the revision table, which a revision file has after the
+// configuration, so that the revision can be read without decoding the configuration.
+const revisionMarker = "\n[revision]\n"
+
+// revisionFile renders a revision file: the configuration's TOML, then the revision.
+func revisionFile(r Revision, config []byte) ([]byte, error) {
 	var b bytes.Buffer
-	if err := toml.NewEncoder(&b).Encode(revisionFile{Revision: r, Config: c}); err != nil {
+	b.Write(config)
+	if len(config) > 0 && config[len(config)-1] != '\n' {
+		b.WriteByte('\n')
+	}
+	b.WriteByte('\n')
+	if err := toml.NewEncoder(&b).Encode(struct {
+		Revision Revision `toml:"revision"`
+	}{r}); err != nil {
 		return nil, fmt.Errorf("store: encode revision %d: %w", r.Number, err)
+	}
+	if !bytes.Contains(b.Bytes()[len(config):], []byte(revisionMarker)) {
+		return nil, fmt.Errorf("store: encode revision %d: unexpected layout", r.Number)
 	}
 	return b.Bytes(), nil
 }
 
-func unmarshalRevision(data []byte) (Revision, *Config, error) {
-	var f revisionFile
-	md, err := toml.Decode(string(data), &f)
+// splitRevision returns the revision and the configuration text of a revision file.
+func splitRevision(data []byte) (Revision, []byte, error) {
+	i := bytes.LastIndex(data, []byte(revisionMarker))
+	if i < 0 {
+		return Revision{}, nil, fmt.Errorf("no [revision] table")
+	}
+	var f struct {
+		Revision Revision `toml:"revision"`
+	}
+	md, err := toml.Decode(string(data[i+1:]), &f)
 	if err != nil {
 		return Revision{}, nil, err
 	}
-	if !md.IsDefined("revision", "number") || f.Config == nil {
-		return Revision{}, nil, fmt.Errorf("incomplete revision file")
+	if !md.IsDefined("revision", "number") {
+		return Revision{}, nil, fmt.Errorf("incomplete revision table")
 	}
-	return f.Revision, f.Config, nil
+	return f.Revision, data[:i+1], nil
 }

@@ -80,7 +80,11 @@ func (s *Store) init(ctx context.Context, hostname string) error {
 		return err
 	}
 	c.Certificates = []Certificate{demo}
-	_, err = s.backend.Commit(ctx, 0, Revision{Time: s.now(), User: "system", Comment: "Factory defaults"}, c, true)
+	text, err := Marshal(c)
+	if err != nil {
+		return err
+	}
+	_, err = s.backend.Commit(ctx, 0, Revision{Time: s.now(), User: "system", Comment: "Factory defaults"}, text, true)
 	if errors.Is(err, ErrConflict) {
 		return nil // another process created them first
 	}
@@ -95,6 +99,9 @@ type Session struct {
 	committed *Config
 	baseText  []byte
 	cand      *Config
+	// candText caches Marshal(cand) for the candidate candFor.
+	candFor  *Config
+	candText []byte
 }
 
 // NewSession takes a candidate from the committed configuration.
@@ -107,16 +114,34 @@ func (s *Store) NewSession(ctx context.Context) (*Session, error) {
 }
 
 func (ss *Session) reload(ctx context.Context) error {
-	r, c, err := ss.st.backend.Head(ctx)
+	r, text, err := ss.st.backend.Head(ctx)
 	if err != nil {
 		return err
 	}
-	text, err := Marshal(c)
+	c, err := Unmarshal(text)
 	if err != nil {
+		return fmt.Errorf("store: committed revision %d: %w", r.Number, err)
+	}
+	// The text is re-rendered so that Pending compares like with like even if the
+	// document was written by another version.
+	if text, err = Marshal(c); err != nil {
 		return err
 	}
 	ss.base, ss.committed, ss.baseText, ss.cand = r, c, text, c.Clone()
 	return nil
+}
+
+// text returns Marshal(candidate), computed once per candidate.
+func (ss *Session) text() ([]byte, error) {
+	if ss.candFor == ss.cand && ss.candText != nil {
+		return ss.candText, nil
+	}
+	t, err := Marshal(ss.cand)
+	if err != nil {
+		return nil, err
+	}
+	ss.candFor, ss.candText = ss.cand, t
+	return t, nil
 }
 
 // Now returns the store's clock reading.
@@ -137,7 +162,7 @@ func (ss *Session) Committed() (Revision, *Config) { return ss.base, ss.committe
 
 // Pending reports whether the candidate differs from the committed configuration.
 func (ss *Session) Pending() (bool, error) {
-	text, err := Marshal(ss.cand)
+	text, err := ss.text()
 	if err != nil {
 		return false, err
 	}
@@ -147,7 +172,7 @@ func (ss *Session) Pending() (bool, error) {
 // Changes returns the candidate against the committed configuration as a line diff;
 // empty when nothing is pending.
 func (ss *Session) Changes() (string, error) {
-	text, err := Marshal(ss.cand)
+	text, err := ss.text()
 	if err != nil {
 		return "", err
 	}
@@ -158,16 +183,17 @@ func (ss *Session) Changes() (string, error) {
 // committed) when another session committed first; the candidate is then kept. With
 // ErrNotDurable the revision is committed and the error is a warning.
 func (ss *Session) Commit(ctx context.Context, comment string, save bool) (Revision, error) {
-	text, err := Marshal(ss.cand)
+	text, err := ss.text()
 	if err != nil {
 		return Revision{}, err
 	}
 	r := Revision{Time: ss.st.now(), User: ss.st.user, Comment: comment}
-	r, err = ss.st.backend.Commit(ctx, ss.base.Number, r, ss.cand, save)
+	r, err = ss.st.backend.Commit(ctx, ss.base.Number, r, text, save)
 	if err != nil && !errors.Is(err, ErrNotDurable) {
 		return Revision{}, err
 	}
 	ss.base, ss.committed, ss.baseText, ss.cand = r, ss.cand, text, ss.cand.Clone()
+	ss.candFor, ss.candText = ss.cand, text
 	return r, err
 }
 
@@ -181,9 +207,13 @@ func (ss *Session) History(ctx context.Context) ([]Revision, error) {
 
 // Rollback loads a saved revision into the candidate.
 func (ss *Session) Rollback(ctx context.Context, number int) error {
-	c, err := ss.st.backend.Load(ctx, number)
+	text, err := ss.st.backend.Load(ctx, number)
 	if err != nil {
 		return err
+	}
+	c, err := Unmarshal(text)
+	if err != nil {
+		return fmt.Errorf("store: saved revision %d: %w", number, err)
 	}
 	ss.cand = c
 	return nil

@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"sort"
 	"strings"
 	"sync"
 
@@ -27,9 +28,48 @@ type Result struct {
 	Exit int
 }
 
+// Vars are the values of $NAME variables (NAME without the $).
+type Vars map[string]string
+
+// Expand replaces each $NAME of s by its value.
+func (v Vars) Expand(s string) string {
+	for _, k := range v.names() {
+		s = strings.ReplaceAll(s, "$"+k, v[k])
+	}
+	return s
+}
+
+// Scrub replaces each value in s by $NAME (longest values first).
+func (v Vars) Scrub(s string) string {
+	names := v.names()
+	sort.Slice(names, func(i, j int) bool { return len(v[names[i]]) > len(v[names[j]]) })
+	for _, k := range names {
+		if v[k] != "" {
+			s = strings.ReplaceAll(s, v[k], "$"+k)
+		}
+	}
+	return s
+}
+
+// names returns the variable names, longest first so that $DNS6 expands before $DNS.
+func (v Vars) names() []string {
+	out := make([]string, 0, len(v))
+	for k := range v {
+		out = append(out, k)
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if len(out[i]) != len(out[j]) {
+			return len(out[i]) > len(out[j])
+		}
+		return out[i] < out[j]
+	})
+	return out
+}
+
 // Replay copies the transcript's files into fsys (the data directory), runs the
-// session with the answers found in the screen, and returns what it printed.
-func Replay(ctx context.Context, t *Transcript, fsys afero.Fs, run Runner) (Result, error) {
+// session with the answers found in the screen, and returns what it printed, with the
+// values of vars scrubbed back to $NAME.
+func Replay(ctx context.Context, t *Transcript, fsys afero.Fs, vars Vars, run Runner) (Result, error) {
 	for _, f := range t.Files {
 		if strings.Contains(f.Name, "..") || strings.HasPrefix(f.Name, "/") {
 			return Result{}, fmt.Errorf("transcripts: file %q: must be a relative path inside the data directory", f.Name)
@@ -42,9 +82,11 @@ func Replay(ctx context.Context, t *Transcript, fsys afero.Fs, run Runner) (Resu
 		}
 	}
 	out := &syncBuffer{}
-	r := &Reader{want: t.Screen, got: out, secrets: t.Secrets}
-	exit := run(ctx, t, r, out)
-	return Result{Got: out.String(), Exit: exit}, nil
+	r := &Reader{want: t.Screen, got: out, secrets: t.Secrets, vars: vars}
+	run1 := *t
+	run1.Command, run1.Resolver = vars.Expand(t.Command), vars.Expand(t.Resolver)
+	exit := run(ctx, &run1, r, out)
+	return Result{Got: vars.Scrub(out.String()), Exit: exit}, nil
 }
 
 func dirOf(name string) string {
@@ -102,6 +144,7 @@ type Reader struct {
 	want    string
 	got     *syncBuffer
 	secrets []string
+	vars    Vars
 	synced  int // want[:synced] == got[:synced]
 	inSync  bool
 	wpos    int // position in want after the last answer
@@ -115,6 +158,7 @@ func (r *Reader) ReadLine(prompt string, _ shell.Completer) (string, error) {
 	if err != nil {
 		return "", err
 	}
+	line = r.vars.Expand(line)
 	r.got.WriteString(line + "\n")
 	return line, nil
 }
@@ -135,7 +179,7 @@ func (r *Reader) ReadSecret(prompt string) (string, error) {
 }
 
 func (r *Reader) answer(prompt string) (string, error) {
-	got := r.got.String()
+	got := r.vars.Scrub(r.got.String())
 	p := len(got)
 	if !r.started {
 		r.started, r.inSync = true, true

@@ -4,10 +4,15 @@
 //
 // A transcript is a txtar archive. Its comment holds "key: value" lines (hostname, the
 // clock's reading, the user, optional -c command line, pass phrases for secret
-// prompts); the file "screen" holds the session as it was seen (a screen whose last
+// prompts, the DNS server, the fixtures a test harness starts); the file "screen" holds the session as it was seen (a screen whose last
 // line is a prompt ends there: the input ended at it); any other file is
 // copied into the data directory before the session starts (fixtures such as files to
 // import).
+//
+// Variables: values that cannot be injected (the address of a fixture server on an
+// ephemeral port) appear as $NAME in the transcript. A replay expands them in the
+// header and in the answers it feeds, and writes $NAME back in place of each value
+// in what the session printed.
 package transcripts
 
 import (
@@ -36,6 +41,11 @@ type Transcript struct {
 	Command string
 	// Secrets answer the pass-phrase prompts, in order (they are not on the screen).
 	Secrets []string
+	// Resolver is the DNS server of the session (--resolver), e.g. "$DNS".
+	Resolver string
+	// Fixtures name the servers a test harness starts before the replay (each
+	// provides variables such as $DNS, see Vars).
+	Fixtures []string
 	// Screen is what the session printed and read.
 	Screen string
 	// Files are copied into the data directory first.
@@ -78,8 +88,12 @@ func Parse(data []byte) (*Transcript, error) {
 			t.Command = val
 		case "secret":
 			t.Secrets = append(t.Secrets, val)
+		case "resolver":
+			t.Resolver = val
+		case "fixture":
+			t.Fixtures = append(t.Fixtures, val)
 		default:
-			return nil, fmt.Errorf("transcripts: header line %d: unknown key %q (hostname, clock, user, command, secret)", n, key)
+			return nil, fmt.Errorf("transcripts: header line %d: unknown key %q (hostname, clock, user, command, secret, resolver, fixture)", n, key)
 		}
 	}
 	found := false
@@ -108,6 +122,12 @@ func (t *Transcript) Format() []byte {
 	}
 	for _, s := range t.Secrets {
 		fmt.Fprintf(&c, "secret: %s\n", s)
+	}
+	if t.Resolver != "" {
+		fmt.Fprintf(&c, "resolver: %s\n", t.Resolver)
+	}
+	for _, f := range t.Fixtures {
+		fmt.Fprintf(&c, "fixture: %s\n", f)
 	}
 	a := &txtar.Archive{Comment: c.Bytes()}
 	a.Files = append(a.Files, t.Files...)

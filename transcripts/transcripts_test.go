@@ -14,6 +14,7 @@ import (
 	"github.com/segcli/segcli/commands"
 	"github.com/segcli/segcli/store"
 	"github.com/segcli/segcli/transcripts"
+	"github.com/segcli/segcli/transcripts/fixtures"
 )
 
 var update = flag.Bool("update", false, "rewrite the transcripts with what the sessions print now")
@@ -54,7 +55,19 @@ func replayFile(t *testing.T, file string) {
 	dir := t.TempDir()
 	fsys := afero.NewBasePathFs(afero.NewOsFs(), dir)
 	locker := store.FileLocker{Path: filepath.Join(dir, "config", ".lock")}
-	res, err := transcripts.Replay(context.Background(), tr, fsys, commands.Runner(fsys, locker, ""))
+	// Never the machine's resolver: a transcript names its fixture resolver.
+	base := commands.Options{Fs: fsys, Locker: locker, ResolvConf: filepath.Join(dir, "no-resolv.conf")}
+	vars := transcripts.Vars{}
+	for _, name := range tr.Fixtures {
+		start, ok := fixtures.Registry()[name]
+		if !ok {
+			t.Fatalf("%s: unknown fixture %q", file, name)
+		}
+		for k, v := range start(t) {
+			vars[k] = v
+		}
+	}
+	res, err := transcripts.Replay(context.Background(), tr, fsys, vars, commands.Runner(base))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -18,6 +18,7 @@ import (
 	"github.com/spf13/afero"
 
 	"github.com/segcli/segcli/commands"
+	"github.com/segcli/segcli/engine/dns"
 	"github.com/segcli/segcli/shell"
 	"github.com/segcli/segcli/store"
 	"github.com/segcli/segcli/transcripts"
@@ -28,14 +29,14 @@ var version = "0.1.0-dev"
 
 func main() { os.Exit(run(context.Background(), os.Args[1:], os.Stdin, os.Stdout, os.Stderr)) }
 
-const usage = `usage: segcli [--data-dir DIR] [--hostname NAME] [-c "CMD; CMD ..."]
+const usage = `usage: segcli [--data-dir DIR] [--hostname NAME] [--resolver HOST[:PORT]] [-c "CMD; CMD ..."]
               [--replay FILE [--update]] [--record FILE] [--version]
 `
 
 // options are the parsed command line.
 type options struct {
-	dataDir, hostname, command, record, replay string
-	update, version                            bool
+	dataDir, hostname, command, record, replay, resolver string
+	update, version                                      bool
 }
 
 func parseFlags(args []string, stderr io.Writer) (options, error) {
@@ -44,6 +45,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.SetOutput(io.Discard)
 	fs.StringVar(&o.dataDir, "data-dir", "", "data directory (env SEGCLI_DATA_DIR)")
 	fs.StringVar(&o.hostname, "hostname", "", "gateway host name for this session")
+	fs.StringVar(&o.resolver, "resolver", "", "DNS server HOST[:PORT] for this session")
 	fs.StringVar(&o.command, "c", "", "run these commands and exit")
 	fs.StringVar(&o.record, "record", "", "record the session to FILE")
 	fs.StringVar(&o.replay, "replay", "", "replay the transcript FILE and compare")
@@ -62,6 +64,8 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 		return o, errors.New("segcli: --update needs --replay FILE")
 	case o.replay != "" && (o.command != "" || o.record != ""):
 		return o, errors.New("segcli: --replay cannot be combined with -c or --record")
+	case o.resolver != "" && badServer(o.resolver) != nil:
+		return o, fmt.Errorf("segcli: --resolver: %v", badServer(o.resolver))
 	case o.hostname != "" && store.ValidHostname(o.hostname) != nil:
 		return o, fmt.Errorf("segcli: --hostname %q: %v", o.hostname, store.ValidHostname(o.hostname))
 	}
@@ -153,7 +157,7 @@ func interactive(ctx context.Context, o options, dir string, fsys afero.Fs, lock
 	sh, err := commands.NewShell(ctx, commands.Options{
 		Fs: fsys, Locker: locker, In: lr, Out: stdout, Err: stderr, Now: now,
 		User: store.CurrentUser(), Hostname: hostOr(host), Prompt: host,
-		Terminal: terminal, Pager: pager, Signals: terminal,
+		Terminal: terminal, Pager: pager, Signals: terminal, Resolver: o.resolver,
 	})
 	if err != nil {
 		fmt.Fprintf(stderr, "segcli: %v\n", err)
@@ -215,7 +219,7 @@ func replay(ctx context.Context, o options, fsys afero.Fs, locker store.Locker, 
 		fmt.Fprintf(stderr, "segcli: %s: %v\n", o.replay, err)
 		return 1
 	}
-	res, err := transcripts.Replay(ctx, t, fsys, commands.Runner(fsys, locker, o.hostname))
+	res, err := transcripts.Replay(ctx, t, fsys, nil, commands.Runner(commands.Options{Fs: fsys, Locker: locker, Prompt: o.hostname, Resolver: o.resolver}))
 	if err != nil {
 		fmt.Fprintf(stderr, "segcli: %s: %v\n", o.replay, err)
 		return 1
@@ -235,4 +239,10 @@ func replay(ctx context.Context, o options, fsys afero.Fs, locker store.Locker, 
 	}
 	fmt.Fprintf(stdout, "%s: replay matches (%d lines)\n", o.replay, strings.Count(t.Screen, "\n"))
 	return 0
+}
+
+// badServer checks a --resolver value: an IP address with an optional port.
+func badServer(s string) error {
+	_, err := dns.ParseServer(s)
+	return err
 }

@@ -256,3 +256,31 @@ func (l *lockedBuffer) String() string {
 	defer l.mu.Unlock()
 	return l.b.String()
 }
+
+// TestEOFInDialogChangesNothing: input that ends inside a dialog abandons it; nothing
+// is committed, and the exit status is still 0 (no command failed).
+func TestEOFInDialogChangesNothing(t *testing.T) {
+	dir := t.TempDir()
+	before := func() string {
+		data, err := os.ReadFile(filepath.Join(dir, "config", "running.toml"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(data)
+	}
+	segcli(t, "", "--data-dir", dir, "-c", "help")
+	want := before()
+	for _, in := range []string{
+		"sethostname changed.test\ncommit\n",
+		"sethostname changed.test\ncommit\na comment\n",
+		"sethostname changed.test\nquit\n",
+		"sethostname\n",
+	} {
+		if _, stderr, code := segcli(t, in, "--data-dir", dir); code != 0 {
+			t.Errorf("input %q: exit %d %s", in, code, stderr)
+		}
+		if got := before(); got != want {
+			t.Fatalf("input %q ended in a dialog and changed the configuration", in)
+		}
+	}
+}

@@ -1,0 +1,44 @@
+# segcli: the two commands a new machine needs are `make run` and `make test`.
+GO        ?= go
+DATA_DIR  ?= $(CURDIR)/.segcli
+HOSTNAME  ?= esa.test
+BIN       := bin/segcli
+PKGS      := ./...
+FUZZTIME  ?= 30s
+
+.PHONY: build run test vet fmt-check unit bench fuzz clean
+
+build:
+	$(GO) build -o $(BIN) ./cmd/segcli
+
+# The shell, on a data directory inside the checkout (created with factory defaults).
+run: build
+	./$(BIN) --data-dir $(DATA_DIR) --hostname $(HOSTNAME)
+
+# Every test that needs nothing installed: formatting, vet, unit, dialog, transcript
+# and hermetic integration tests (servers on 127.0.0.1 inside go test), with -race.
+test: fmt-check vet unit
+
+fmt-check:
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+
+vet:
+	$(GO) vet $(PKGS)
+
+unit:
+	$(GO) test -race -count=1 $(PKGS)
+
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem -count 5 $(PKGS) | tee bench.out
+
+# Each fuzz target for FUZZTIME (CI runs the committed corpora as plain tests).
+fuzz:
+	@for pkg in $$($(GO) list $(PKGS)); do \
+	  for f in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz'); do \
+	    echo "== $$pkg $$f"; $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
+	  done; \
+	done
+
+clean:
+	rm -rf bin bench.out

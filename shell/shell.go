@@ -113,7 +113,7 @@ func (s *Shell) Run(ctx context.Context) int {
 			return s.status()
 		}
 		if strings.TrimSpace(line) != "" {
-			s.lr.AddHistory(line)
+			s.lr.AddHistory(strings.TrimSpace(line))
 		}
 		if s.ExecLine(ctx, line) {
 			return s.status()

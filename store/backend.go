@@ -13,6 +13,8 @@ import (
 	"strings"
 
 	"github.com/spf13/afero"
+
+	"github.com/segcli/segcli/internal/atomicfile"
 )
 
 // Backend keeps the committed revisions. The files in the data directory are the
@@ -117,24 +119,24 @@ func (b *FileBackend) Commit(ctx context.Context, base int, r Revision, config [
 		return head, fmt.Errorf("%w: revision %d was committed by %s at %s after this session started",
 			ErrConflict, head.Number, head.User, head.Time.Format(TimeLayout))
 	}
-	removeTemps(b.fs, "config")
-	removeTemps(b.fs, historyDir)
+	atomicfile.RemoveTemps(b.fs, "config")
+	atomicfile.RemoveTemps(b.fs, historyDir)
 	r.Number = head.Number + 1
 	data, err := revisionFile(r, config)
 	if err != nil {
 		return Revision{}, err
 	}
 	if save {
-		if err := writeFileAtomic(b.fs, historyName(r.Number), data, 0o600); err != nil {
-			return Revision{}, err
+		if err := atomicfile.Write(b.fs, historyName(r.Number), data, 0o600); err != nil {
+			return Revision{}, fmt.Errorf("store: %w", err)
 		}
 	}
-	if err := writeFileAtomic(b.fs, runningFile, data, 0o600); err != nil {
-		if errors.Is(err, errSyncDir) {
+	if err := atomicfile.Write(b.fs, runningFile, data, 0o600); err != nil {
+		if errors.Is(err, atomicfile.ErrSyncDir) {
 			b.prune(r.Number)
 			return r, fmt.Errorf("%w: %w", ErrNotDurable, err)
 		}
-		return Revision{}, err
+		return Revision{}, fmt.Errorf("store: %w", err)
 	}
 	b.prune(r.Number)
 	return r, nil
@@ -218,8 +220,8 @@ func (b *FileBackend) PutKey(ctx context.Context, pem []byte) (string, error) {
 	if ok, _ := afero.Exists(b.fs, name); ok {
 		return ref, nil
 	}
-	if err := writeFileAtomic(b.fs, name, pem, 0o600); err != nil {
-		return "", err
+	if err := atomicfile.Write(b.fs, name, pem, 0o600); err != nil {
+		return "", fmt.Errorf("store: write private key: %w", err)
 	}
 	return ref, nil
 }

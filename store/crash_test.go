@@ -12,6 +12,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/segcli/segcli/internal/atomicfile"
 )
 
 // childEnv makes the test binary a committing child (see TestMain).
@@ -143,7 +145,7 @@ func TestKillDuringCommit(t *testing.T) {
 // revision newer than the head.
 func interrupted(dir string) bool {
 	for _, pat := range []string{"config/.*", "config/history/.*"} {
-		if m, _ := filepath.Glob(filepath.Join(dir, pat+tmpMarker+"*")); len(m) > 0 {
+		if m, _ := filepath.Glob(filepath.Join(dir, pat+atomicfile.TmpMarker+"*")); len(m) > 0 {
 			return true
 		}
 	}

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/spf13/afero"
+
+	"github.com/segcli/segcli/internal/atomicfile"
 )
 
 var errInjected = errors.New("injected fault")
@@ -167,7 +169,7 @@ func TestCommitFaults(t *testing.T) {
 			}
 		}
 		// No temporary files are left for the next reader to trip on after the next commit.
-		leftovers, _ := afero.Glob(base, "config/.*"+tmpMarker+"*")
+		leftovers, _ := afero.Glob(base, "config/.*"+atomicfile.TmpMarker+"*")
 		if len(leftovers) > 0 && !errors.Is(cerr, ErrNotDurable) {
 			t.Errorf("fault at %s: temp files left after a successful retry: %v", ffs.failed, leftovers)
 		}

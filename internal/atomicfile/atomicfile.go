@@ -1,0 +1,91 @@
+// Package atomicfile replaces files so that a reader, or a restart after a crash at any
+// moment, sees the old content or the new one, never a mix: temp file in the same
+// directory, write, fsync, close (checked), rename, fsync of the directory.
+package atomicfile
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+	"path"
+	"strings"
+
+	"github.com/spf13/afero"
+)
+
+// TmpMarker is part of every temporary file name, so that files a crash left behind
+// can be recognised (RemoveTemps).
+const TmpMarker = ".tmp-"
+
+// ErrSyncDir marks a failure after the rename: the new file is in place, but the
+// directory entry may not be on disk yet.
+var ErrSyncDir = errors.New("sync directory")
+
+// Write replaces name with data (mode perm).
+func Write(fs afero.Fs, name string, data []byte, perm os.FileMode) (err error) {
+	dir, base := path.Split(name)
+	if dir == "" {
+		dir = "."
+	}
+	var rnd [6]byte
+	if _, err := rand.Read(rnd[:]); err != nil {
+		return fmt.Errorf("temp name: %w", err)
+	}
+	tmp := path.Join(dir, "."+base+TmpMarker+hex.EncodeToString(rnd[:]))
+	f, err := fs.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, perm)
+	if err != nil {
+		return fmt.Errorf("create %s: %w", tmp, err)
+	}
+	defer func() {
+		if err != nil && !errors.Is(err, ErrSyncDir) {
+			_ = fs.Remove(tmp)
+		}
+	}()
+	if _, err := f.Write(data); err != nil {
+		_ = f.Close()
+		return fmt.Errorf("write %s: %w", tmp, err)
+	}
+	if err := f.Sync(); err != nil {
+		_ = f.Close()
+		return fmt.Errorf("sync %s: %w", tmp, err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("close %s: %w", tmp, err)
+	}
+	if err := fs.Rename(tmp, name); err != nil {
+		return fmt.Errorf("rename %s: %w", name, err)
+	}
+	return SyncDir(fs, dir)
+}
+
+// SyncDir makes a rename in dir durable. Its errors wrap ErrSyncDir.
+func SyncDir(fs afero.Fs, dir string) error {
+	d, err := fs.Open(dir)
+	if err != nil {
+		return fmt.Errorf("%w %s: %w", ErrSyncDir, dir, err)
+	}
+	serr := d.Sync()
+	cerr := d.Close()
+	if serr != nil && !errors.Is(serr, os.ErrInvalid) {
+		return fmt.Errorf("%w %s: %w", ErrSyncDir, dir, serr)
+	}
+	if cerr != nil {
+		return fmt.Errorf("%w %s (close): %w", ErrSyncDir, dir, cerr)
+	}
+	return nil
+}
+
+// RemoveTemps removes the temporary files a crashed writer left in dir.
+func RemoveTemps(fs afero.Fs, dir string) {
+	infos, err := afero.ReadDir(fs, dir)
+	if err != nil {
+		return
+	}
+	for _, fi := range infos {
+		if !fi.IsDir() && strings.HasPrefix(fi.Name(), ".") && strings.Contains(fi.Name(), TmpMarker) {
+			_ = fs.Remove(path.Join(dir, fi.Name()))
+		}
+	}
+}

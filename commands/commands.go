@@ -12,9 +12,13 @@ import (
 
 	"github.com/spf13/afero"
 
+	"github.com/segcli/segcli/commands/certconfig"
 	"github.com/segcli/segcli/commands/commit"
+	"github.com/segcli/segcli/commands/destconfig"
 	"github.com/segcli/segcli/commands/hostname"
+	"github.com/segcli/segcli/commands/smtproutes"
 	"github.com/segcli/segcli/engine/dns"
+	"github.com/segcli/segcli/engine/trust"
 	"github.com/segcli/segcli/shell"
 	"github.com/segcli/segcli/store"
 	"github.com/segcli/segcli/transcripts"
@@ -25,6 +29,8 @@ func Table() []shell.Command {
 	var t []shell.Command
 	t = append(t, commit.Commands()...)
 	t = append(t, hostname.Command())
+	t = append(t, destconfig.Command(), smtproutes.Command())
+	t = append(t, certconfig.Command())
 	return t
 }
 
@@ -51,6 +57,8 @@ type Options struct {
 	// ResolvConf is the file dnsconfig's "use the machine's resolvers" reads
 	// (default /etc/resolv.conf).
 	ResolvConf string
+	// ExtraCAs are PEM certificates trusted for the session (--ca-file).
+	ExtraCAs []byte
 }
 
 // NewShell opens the store in the data directory (creating the factory defaults on
@@ -73,7 +81,33 @@ func NewShell(ctx context.Context, o Options) (*shell.Shell, error) {
 		Session: sess, Fs: o.Fs, Now: o.Now, Hostname: o.Prompt,
 		Terminal: o.Terminal, Pager: o.Pager, Signals: o.Signals,
 		Resolver: resolver,
+		Trust:    newTrust(o, sess),
 	}, Table()...), nil
+}
+
+// newTrust returns the session's trust pool source: the committed CA lists plus the
+// --ca-file certificates, rebuilt when a commit changes the configuration.
+func newTrust(o Options, sess *store.Session) func() (*trust.Pool, error) {
+	var (
+		cached *trust.Pool
+		rev    = -1
+	)
+	return func() (*trust.Pool, error) {
+		r, c := sess.Committed()
+		if cached != nil && r.Number == rev {
+			return cached, nil
+		}
+		var extra [][]byte
+		if len(o.ExtraCAs) > 0 {
+			extra = [][]byte{o.ExtraCAs}
+		}
+		p, err := certconfig.TrustPool(c, extra...)
+		if err != nil {
+			return nil, err
+		}
+		cached, rev = p, r.Number
+		return cached, nil
+	}
 }
 
 // newResolvers returns the session's resolver source. A --resolver server is used for

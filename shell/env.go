@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/afero"
 
 	"github.com/segcli/segcli/engine/dns"
+	"github.com/segcli/segcli/engine/trust"
 	"github.com/segcli/segcli/store"
 )
 
@@ -41,6 +42,10 @@ type Env struct {
 	// Resolver returns the session's DNS resolver: the --resolver server if one was
 	// given, else the servers of the committed dnsconfig.
 	Resolver func() (*dns.Resolver, error)
+	// Trust returns the trust pool of the committed CA lists plus the session's
+	// --ca-file certificates: what PKIX verification (policy hosts, Verify TLS modes,
+	// MTA-STS MX checks) uses.
+	Trust func() (*trust.Pool, error)
 
 	pager func(text string) error
 }

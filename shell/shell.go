@@ -16,6 +16,7 @@ import (
 	"github.com/spf13/afero"
 
 	"github.com/segcli/segcli/engine/dns"
+	"github.com/segcli/segcli/engine/trust"
 	"github.com/segcli/segcli/store"
 )
 
@@ -39,6 +40,8 @@ type Config struct {
 	Signals bool
 	// Resolver returns the session's DNS resolver (see Env.Resolver).
 	Resolver func() (*dns.Resolver, error)
+	// Trust returns the session's trust pool (see Env.Trust).
+	Trust func() (*trust.Pool, error)
 }
 
 // Shell runs commands from the table against one session.
@@ -64,6 +67,7 @@ func New(cfg Config, cmds ...Command) *Shell {
 		Session: cfg.Session, Fs: cfg.Fs, Now: cfg.Now,
 		Terminal: cfg.Terminal,
 		Resolver: cfg.Resolver,
+		Trust:    cfg.Trust,
 		pager:    cfg.Pager,
 	}
 	s.env.Hostname = func() string {

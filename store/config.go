@@ -14,7 +14,9 @@ type Config struct {
 }
 
 // Destinations holds the Destination Controls: the global settings of `destconfig
-// setup`, the (Default) row and one entry per domain, kept sorted by domain.
+// setup`, the (Default) row and one entry per domain. Entries are kept sorted by
+// domain in CompareDomains order (A-labels; "example.com" just before ".example.com");
+// Match picks the entry that applies to a host name (see its doc for the rule).
 type Destinations struct {
 	// TLSAlert sends an alert when a required TLS connection fails.
 	TLSAlert bool `toml:"tls_alert"`
@@ -28,8 +30,11 @@ type Destinations struct {
 
 // Destination is one row of the Destination Controls table. In an entry an empty
 // string or a nil number means "use the (Default) row"; the (Default) row has every
-// field set. The string values are the import file's (see reference/dialogs.md).
+// field set but the recipient limit (nil: no limit). The string values are the import
+// file's (see reference/dialogs.md); Validate checks them.
 type Destination struct {
+	// Domain is the A-label form of the domain (NormalizeDomain); a leading dot means
+	// the domain and its subdomains. Empty on the (Default) row.
 	Domain string `toml:"domain,omitempty"`
 	// IPSort is PREFER_V4, REQUIRE_V4, PREFER_V6 or REQUIRE_V6.
 	IPSort             string `toml:"ip_sort_pref,omitempty"`
@@ -50,33 +55,48 @@ type Destination struct {
 // configuration: Key names a file in the data directory's key folder (mode 0600),
 // written through Session.PutKey.
 type Certificate struct {
-	Name     string `toml:"name"`
-	CertPEM  string `toml:"certificate"`
+	// Name is the profile name: letters, digits, _ and -.
+	Name string `toml:"name"`
+	// CertPEM is the certificate, one PEM CERTIFICATE block.
+	CertPEM string `toml:"certificate"`
+	// ChainPEM holds the intermediate certificates, the certificate's issuer first.
 	ChainPEM string `toml:"chain,omitempty"`
-	Key      string `toml:"key"`
-	CSR      string `toml:"csr,omitempty"`
+	// Key is the reference PutKey returned for the private key (PKCS#8 PEM).
+	Key string `toml:"key"`
+	// CSR is the certificate signing request certconfig NEW made, until it is
+	// replaced by the signed certificate (kept so that it can be viewed again).
+	CSR string `toml:"csr,omitempty"`
 }
 
-// CAConfig selects the certificate authorities the gateway trusts.
+// CAConfig selects the certificate authorities the gateway trusts. Both lists feed
+// the one trust pool of the engine (engine/trust).
 type CAConfig struct {
-	System        bool       `toml:"system"`
+	// System enables the system CA list (the machine's roots, else the bundled ones).
+	System bool `toml:"system"`
+	// CustomEnabled enables the Custom list.
 	CustomEnabled bool       `toml:"custom_enabled"`
 	Custom        []CustomCA `toml:"custom"`
 }
 
 // CustomCA is one certificate of the custom CA list.
 type CustomCA struct {
+	// Name is the certificate's subject common name (or its whole subject), as listed.
 	Name string `toml:"name"`
-	PEM  string `toml:"pem"`
+	// PEM is the certificate, one PEM CERTIFICATE block.
+	PEM string `toml:"pem"`
 }
 
 // Route is an SMTP route: mail for Domain goes to Hosts instead of the domain's MX.
+// Domain follows the Destination Controls' form and matching rule (MatchRoute);
+// Config.Routes is kept in CompareDomains order and Hosts in priority order.
 type Route struct {
 	Domain string      `toml:"domain"`
 	Hosts  []RouteHost `toml:"host"`
 }
 
-// RouteHost is one destination of a route; lower Priority is tried first.
+// RouteHost is one destination of a route; lower Priority is tried first. Host is a
+// host name in A-label form or an IP address (without brackets); String renders it
+// as HOST[:PORT][/PRIORITY].
 type RouteHost struct {
 	Host     string `toml:"host"`
 	Port     int    `toml:"port"`

@@ -19,6 +19,7 @@ import (
 
 	"github.com/segcli/segcli/commands"
 	"github.com/segcli/segcli/engine/dns"
+	"github.com/segcli/segcli/engine/trust"
 	"github.com/segcli/segcli/shell"
 	"github.com/segcli/segcli/store"
 	"github.com/segcli/segcli/transcripts"
@@ -29,14 +30,14 @@ var version = "0.1.0-dev"
 
 func main() { os.Exit(run(context.Background(), os.Args[1:], os.Stdin, os.Stdout, os.Stderr)) }
 
-const usage = `usage: segcli [--data-dir DIR] [--hostname NAME] [--resolver HOST[:PORT]] [-c "CMD; CMD ..."]
-              [--replay FILE [--update]] [--record FILE] [--version]
+const usage = `usage: segcli [--data-dir DIR] [--hostname NAME] [--resolver HOST[:PORT]] [--ca-file PEM]
+              [-c "CMD; CMD ..."] [--replay FILE [--update]] [--record FILE] [--version]
 `
 
 // options are the parsed command line.
 type options struct {
-	dataDir, hostname, command, record, replay, resolver string
-	update, version                                      bool
+	dataDir, hostname, command, record, replay, resolver, caFile string
+	update, version                                              bool
 }
 
 func parseFlags(args []string, stderr io.Writer) (options, error) {
@@ -46,6 +47,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.StringVar(&o.dataDir, "data-dir", "", "data directory (env SEGCLI_DATA_DIR)")
 	fs.StringVar(&o.hostname, "hostname", "", "gateway host name for this session")
 	fs.StringVar(&o.resolver, "resolver", "", "DNS server HOST[:PORT] for this session")
+	fs.StringVar(&o.caFile, "ca-file", "", "PEM file of CA certificates trusted for this session")
 	fs.StringVar(&o.command, "c", "", "run these commands and exit")
 	fs.StringVar(&o.record, "record", "", "record the session to FILE")
 	fs.StringVar(&o.replay, "replay", "", "replay the transcript FILE and compare")
@@ -105,6 +107,13 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		fmt.Fprintf(stdout, "segcli %s\n", version)
 		return 0
 	}
+	var cas []byte
+	if o.caFile != "" {
+		if cas, err = readCAFile(o.caFile); err != nil {
+			fmt.Fprintf(stderr, "%v\n%s", err, usage)
+			return 2
+		}
+	}
 	dir, err := dataDir(o.dataDir)
 	if err != nil {
 		fmt.Fprintln(stderr, err)
@@ -117,12 +126,12 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	fsys := afero.NewBasePathFs(afero.NewOsFs(), dir)
 	locker := store.FileLocker{Path: filepath.Join(dir, "config", ".lock")}
 	if o.replay != "" {
-		return replay(ctx, o, fsys, locker, stdout, stderr)
+		return replay(ctx, o, fsys, locker, cas, stdout, stderr)
 	}
-	return interactive(ctx, o, dir, fsys, locker, stdin, stdout, stderr)
+	return interactive(ctx, o, dir, fsys, locker, cas, stdin, stdout, stderr)
 }
 
-func interactive(ctx context.Context, o options, dir string, fsys afero.Fs, locker store.Locker, stdin io.Reader, stdout, stderr io.Writer) int {
+func interactive(ctx context.Context, o options, dir string, fsys afero.Fs, locker store.Locker, cas []byte, stdin io.Reader, stdout, stderr io.Writer) int {
 	now := time.Now
 	screen, errs := stdout, stderr
 	var rec *bytes.Buffer
@@ -157,7 +166,7 @@ func interactive(ctx context.Context, o options, dir string, fsys afero.Fs, lock
 	sh, err := commands.NewShell(ctx, commands.Options{
 		Fs: fsys, Locker: locker, In: lr, Out: stdout, Err: stderr, Now: now,
 		User: store.CurrentUser(), Hostname: hostOr(host), Prompt: host,
-		Terminal: terminal, Pager: pager, Signals: terminal, Resolver: o.resolver,
+		Terminal: terminal, Pager: pager, Signals: terminal, Resolver: o.resolver, ExtraCAs: cas,
 	})
 	if err != nil {
 		fmt.Fprintf(stderr, "segcli: %v\n", err)
@@ -208,7 +217,7 @@ func (r *recording) ReadSecret(prompt string) (string, error) {
 	return s, err
 }
 
-func replay(ctx context.Context, o options, fsys afero.Fs, locker store.Locker, stdout, stderr io.Writer) int {
+func replay(ctx context.Context, o options, fsys afero.Fs, locker store.Locker, cas []byte, stdout, stderr io.Writer) int {
 	data, err := os.ReadFile(o.replay)
 	if err != nil {
 		fmt.Fprintf(stderr, "segcli: %v\n", err)
@@ -219,7 +228,7 @@ func replay(ctx context.Context, o options, fsys afero.Fs, locker store.Locker, 
 		fmt.Fprintf(stderr, "segcli: %s: %v\n", o.replay, err)
 		return 1
 	}
-	res, err := transcripts.Replay(ctx, t, fsys, nil, commands.Runner(commands.Options{Fs: fsys, Locker: locker, Prompt: o.hostname, Resolver: o.resolver}))
+	res, err := transcripts.Replay(ctx, t, fsys, nil, commands.Runner(commands.Options{Fs: fsys, Locker: locker, Prompt: o.hostname, Resolver: o.resolver, ExtraCAs: cas}))
 	if err != nil {
 		fmt.Fprintf(stderr, "segcli: %s: %v\n", o.replay, err)
 		return 1
@@ -245,4 +254,26 @@ func replay(ctx context.Context, o options, fsys afero.Fs, locker store.Locker, 
 func badServer(s string) error {
 	_, err := dns.ParseServer(s)
 	return err
+}
+
+// maxCAFile bounds a --ca-file.
+const maxCAFile = 16 << 20
+
+// readCAFile reads and checks a --ca-file: PEM certificates only.
+func readCAFile(name string) ([]byte, error) {
+	fi, err := os.Stat(name)
+	if err != nil {
+		return nil, fmt.Errorf("segcli: --ca-file: %w", err)
+	}
+	if fi.Size() > maxCAFile {
+		return nil, fmt.Errorf("segcli: --ca-file %s: larger than %d MiB", name, maxCAFile>>20)
+	}
+	data, err := os.ReadFile(name)
+	if err != nil {
+		return nil, fmt.Errorf("segcli: --ca-file: %w", err)
+	}
+	if _, err := trust.ParsePEM(data); err != nil {
+		return nil, fmt.Errorf("segcli: --ca-file %s: %w", name, err)
+	}
+	return data, nil
 }

@@ -23,7 +23,7 @@ type Completer func(before []string, word string) []string
 // like the screen. ReadLine returns io.EOF at end of input and ErrInterrupt on Ctrl-C.
 type LineReader interface {
 	ReadLine(prompt string, complete Completer) (string, error)
-	// ReadSecret reads a pass phrase without showing it.
+	// ReadSecret reads a pass phrase, or a line of a private key, without showing it.
 	ReadSecret(prompt string) (string, error)
 	// AddHistory records a command line (the terminal editor keeps it).
 	AddHistory(line string)
@@ -55,7 +55,9 @@ func (r *PlainReader) ReadLine(prompt string, _ Completer) (string, error) {
 	return line, err
 }
 
-// ReadSecret prints prompt, reads one line and echoes only the newline.
+// ReadSecret prints prompt and reads one line without echoing it: after a prompt
+// only the newline is printed, and a line read without a prompt (a pasted key) leaves
+// no trace on the screen.
 func (r *PlainReader) ReadSecret(prompt string) (string, error) {
 	if _, err := io.WriteString(r.out, prompt); err != nil {
 		return "", err
@@ -64,7 +66,9 @@ func (r *PlainReader) ReadSecret(prompt string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	_, err = fmt.Fprintln(r.out)
+	if prompt != "" {
+		_, err = fmt.Fprintln(r.out)
+	}
 	return line, err
 }
 

@@ -218,5 +218,26 @@ func (p *Prompter) Paste(question string) (string, error) {
 	}
 }
 
+// PasteSecret reads a multi-line block that must not appear on the screen (a private
+// key): `question`, then lines read without echo up to a line holding only `.`.
+func (p *Prompter) PasteSecret(question string) (string, error) {
+	fmt.Fprintf(p.out, "\n%s\n", question)
+	var b strings.Builder
+	for {
+		s, err := p.lr.ReadSecret("")
+		if err != nil {
+			return "", abort(err)
+		}
+		if strings.TrimSpace(s) == "." {
+			return b.String(), nil
+		}
+		if b.Len()+len(s) > maxPaste {
+			return "", fmt.Errorf("pasted text longer than %d bytes", maxPaste)
+		}
+		b.WriteString(s)
+		b.WriteByte('\n')
+	}
+}
+
 // maxPaste bounds a multi-line paste (a certificate chain fits many times over).
 const maxPaste = 1 << 20

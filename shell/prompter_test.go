@@ -152,17 +152,18 @@ func TestEOFAbandons(t *testing.T) {
 			_, err := p.Text("Q", "", func(string) error { return errors.New("no") })
 			return err
 		},
-		"Int":    func(p *Prompter) error { _, err := p.Int("Q", 1, 1, 2); return err },
-		"YesNo":  func(p *Prompter) error { _, err := p.YesNo("Q", true); return err },
-		"Choose": func(p *Prompter) error { _, err := p.Choose("Q", []string{"a"}, 1); return err },
-		"Menu":   func(p *Prompter) error { _, err := p.Menu([]MenuItem{{"A", "a"}}); return err },
-		"Paste":  func(p *Prompter) error { _, err := p.Paste("Q"); return err },
-		"Secret": func(p *Prompter) error { _, err := p.Secret("Q"); return err },
+		"Int":         func(p *Prompter) error { _, err := p.Int("Q", 1, 1, 2); return err },
+		"YesNo":       func(p *Prompter) error { _, err := p.YesNo("Q", true); return err },
+		"Choose":      func(p *Prompter) error { _, err := p.Choose("Q", []string{"a"}, 1); return err },
+		"Menu":        func(p *Prompter) error { _, err := p.Menu([]MenuItem{{"A", "a"}}); return err },
+		"Paste":       func(p *Prompter) error { _, err := p.Paste("Q"); return err },
+		"Secret":      func(p *Prompter) error { _, err := p.Secret("Q"); return err },
+		"PasteSecret": func(p *Prompter) error { _, err := p.PasteSecret("Q"); return err },
 	}
 	for name, f := range prims {
 		for _, in := range []string{"", "bad answer\n"} {
 			p, _ := prompter(in)
-			if name == "Paste" || name == "Secret" {
+			if name == "Paste" || name == "Secret" || name == "PasteSecret" {
 				p, _ = prompter("") // these accept any line
 			}
 			err := f(p)
@@ -193,5 +194,16 @@ func TestPlainReaderLongLine(t *testing.T) {
 	}
 	if got, err := r.ReadLine("> ", nil); got != "next" || err != nil {
 		t.Errorf("after an overlong line: %q, %v; want the next line", got, err)
+	}
+}
+
+func TestPasteSecretIsNotEchoed(t *testing.T) {
+	p, out := prompter("-----BEGIN PRIVATE KEY-----\nMC4CAQAwBQYDK2VwBCIEIDEADBEEF\n-----END PRIVATE KEY-----\n.\n")
+	got, err := p.PasteSecret("Paste private key in PEM format (end with '.'):")
+	if err != nil || !strings.Contains(got, "MC4CAQAwBQYDK2VwBCIEIDEADBEEF") {
+		t.Fatalf("PasteSecret = %q, %v", got, err)
+	}
+	if want := "\nPaste private key in PEM format (end with '.'):\n"; out.String() != want {
+		t.Errorf("screen = %q, want only the question: the key must not be echoed", out.String())
 	}
 }

@@ -2,9 +2,12 @@ package store
 
 import (
 	"context"
+	"crypto"
 	"crypto/ecdsa"
+	"crypto/ed25519"
 	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/sha256"
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
@@ -18,14 +21,26 @@ const demoValidity = 3650 * 24 * time.Hour
 
 // demoCertificate generates the factory-default self-signed certificate "Demo" for
 // hostname and stores its key.
-func (s *Store) demoCertificate(ctx context.Context, hostname string) (Certificate, error) {
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		return Certificate{}, fmt.Errorf("store: generate demonstration key: %w", err)
-	}
-	serial, err := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 62))
-	if err != nil {
-		return Certificate{}, fmt.Errorf("store: serial: %w", err)
+//
+// With a seed (tests and transcripts only) the key is Ed25519 from that seed and the
+// serial number derives from it, so that the certificate is the same on every run.
+func (s *Store) demoCertificate(ctx context.Context, hostname string, seed []byte) (Certificate, error) {
+	var (
+		key    crypto.Signer
+		serial *big.Int
+		err    error
+	)
+	if len(seed) > 0 {
+		sum := sha256.Sum256(seed)
+		key = ed25519.NewKeyFromSeed(sum[:])
+		serial = new(big.Int).SetBytes(sum[:8])
+	} else {
+		if key, err = ecdsa.GenerateKey(elliptic.P256(), rand.Reader); err != nil {
+			return Certificate{}, fmt.Errorf("store: generate demonstration key: %w", err)
+		}
+		if serial, err = rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 62)); err != nil {
+			return Certificate{}, fmt.Errorf("store: serial: %w", err)
+		}
 	}
 	now := s.now().UTC().Truncate(time.Second)
 	tmpl := &x509.Certificate{
@@ -38,7 +53,7 @@ func (s *Store) demoCertificate(ctx context.Context, hostname string) (Certifica
 		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth},
 		BasicConstraintsValid: true,
 	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, key.Public(), key)
 	if err != nil {
 		return Certificate{}, fmt.Errorf("store: create demonstration certificate: %w", err)
 	}

@@ -31,6 +31,9 @@ type Options struct {
 	User string
 	// Hostname is the gateway name of a new data directory's factory defaults.
 	Hostname string
+	// DemoSeed, for tests and transcripts only, makes the factory demonstration
+	// certificate the same on every run (its key is derived from the seed).
+	DemoSeed []byte
 }
 
 // Store is a configuration store. It is safe for several sessions at once.
@@ -58,7 +61,7 @@ func Open(ctx context.Context, fsys afero.Fs, opts Options) (*Store, error) {
 		return nil, err
 	}
 	s := &Store{backend: fb, keys: fb, now: opts.Now, user: opts.User}
-	if err := s.init(ctx, opts.Hostname); err != nil {
+	if err := s.init(ctx, opts.Hostname, opts.DemoSeed); err != nil {
 		return nil, err
 	}
 	return s, nil
@@ -69,13 +72,13 @@ func NewStore(b Backend, k Keys, now func() time.Time, user string) *Store {
 	return &Store{backend: b, keys: k, now: now, user: user}
 }
 
-func (s *Store) init(ctx context.Context, hostname string) error {
+func (s *Store) init(ctx context.Context, hostname string, seed []byte) error {
 	_, _, err := s.backend.Head(ctx)
 	if !errors.Is(err, ErrNoConfig) {
 		return err
 	}
 	c := FactoryDefaults(hostname)
-	demo, err := s.demoCertificate(ctx, hostname)
+	demo, err := s.demoCertificate(ctx, hostname, seed)
 	if err != nil {
 		return err
 	}

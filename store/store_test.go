@@ -249,3 +249,19 @@ func TestDiff(t *testing.T) {
 		}
 	}
 }
+
+func TestDemoSeedIsReproducible(t *testing.T) {
+	open := func(seed []byte) string {
+		st, err := Open(context.Background(), afero.NewMemMapFs(), Options{Now: func() time.Time { return testClock }, DemoSeed: seed})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return session(t, st).Config().Certificates[0].CertPEM
+	}
+	if a, b := open([]byte("x")), open([]byte("x")); a != b {
+		t.Error("the same seed gave two different demonstration certificates")
+	}
+	if a, b := open(nil), open(nil); a == b {
+		t.Error("without a seed two data directories got the same demonstration certificate")
+	}
+}

@@ -163,18 +163,22 @@ func (r *Reader) ReadLine(prompt string, _ shell.Completer) (string, error) {
 	return line, nil
 }
 
-// ReadSecret answers with the next secret of the transcript's header.
+// ReadSecret answers with the next "secret:" line of the transcript's header, since
+// secrets are not on the screen: like a plain reader it shows a prompt followed by a
+// newline, and nothing at all for a line read without a prompt (a pasted key).
 func (r *Reader) ReadSecret(prompt string) (string, error) {
-	r.got.WriteString(prompt)
-	if _, err := r.answer(prompt); err != nil {
-		return "", err
+	if prompt != "" {
+		r.got.WriteString(prompt)
+		if _, err := r.answer(prompt); err != nil {
+			return "", err
+		}
+		r.got.WriteString("\n")
 	}
 	if len(r.secrets) == 0 {
-		return "", fmt.Errorf("transcripts: a pass phrase was asked but the header has no more \"secret:\" lines")
+		return "", io.EOF // the input ends: no more secrets
 	}
 	s := r.secrets[0]
 	r.secrets = r.secrets[1:]
-	r.got.WriteString("\n")
 	return s, nil
 }
 

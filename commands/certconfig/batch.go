@@ -72,11 +72,13 @@ func checkNewName(e *shell.Env, name string, overwrite bool) error {
 // qBundle is what the batch form of PASTE reads.
 const qBundle = "Paste the certificate, its intermediate certificates and the private key in PEM format (end with '.'):"
 
-// readBlocks reads standard input up to its end or a line ".".
+// readBlocks reads standard input up to its end or a line ".". No line is echoed:
+// the input holds a private key, and a plain reader would otherwise print every line
+// it reads (`segcli -c "certconfig certificate paste NAME" < bundle.pem`).
 func readBlocks(e *shell.Env) (string, error) {
 	var b strings.Builder
 	for {
-		line, err := e.In.ReadLine("", nil)
+		line, err := e.In.ReadSecret("")
 		if errors.Is(err, io.EOF) {
 			return b.String(), nil
 		}
@@ -97,9 +99,40 @@ func readBlocks(e *shell.Env) (string, error) {
 	}
 }
 
+// blockSummary is the line that stands for the input of the batch paste on the
+// screen: "Read 3 PEM blocks: 2 certificates, 1 private key."
+func blockSummary(blocks []*pem.Block) string {
+	if len(blocks) == 0 {
+		return "Read no PEM block."
+	}
+	var certs, keys, other int
+	for _, b := range blocks {
+		switch {
+		case b.Type == "CERTIFICATE":
+			certs++
+		case isKeyBlock(b):
+			keys++
+		default:
+			other++
+		}
+	}
+	var parts []string
+	if certs > 0 {
+		parts = append(parts, plural(certs, "certificate"))
+	}
+	if keys > 0 {
+		parts = append(parts, plural(keys, "private key"))
+	}
+	if other > 0 {
+		parts = append(parts, plural(other, "other block"))
+	}
+	return fmt.Sprintf("Read %s: %s.", plural(len(blocks), "PEM block"), strings.Join(parts, ", "))
+}
+
 // batchPaste is `certconfig certificate paste NAME`: the certificate, the
 // intermediates and the private key as PEM blocks on standard input, in any order.
-// The certificate is the one the key belongs to; the others must be its chain.
+// The certificate is the one the key belongs to; the others must be its chain. The
+// input is read without echo (it holds the key) and a summary line stands for it.
 func batchPaste(ctx context.Context, e *shell.Env, name string, overwrite bool) error {
 	if err := checkNewName(e, name, overwrite); err != nil {
 		return err
@@ -109,9 +142,11 @@ func batchPaste(ctx context.Context, e *shell.Env, name string, overwrite bool) 
 	if err != nil {
 		return err
 	}
+	blocks := pemBlocks(text)
+	fmt.Fprintln(e.Out, blockSummary(blocks))
 	var certs []*x509.Certificate
 	var keys []*pem.Block
-	for _, b := range pemBlocks(text) {
+	for _, b := range blocks {
 		switch {
 		case b.Type == "EC PARAMETERS":
 		case b.Type == "OPENSSH PRIVATE KEY":

@@ -4,7 +4,9 @@
 //
 // Private keys go to the key store of the data directory (Session.PutKey, mode 0600)
 // as unencrypted PKCS#8; the configuration keeps only a reference. No command prints
-// or exports a key. TrustOptions turns the CA settings into the plain values of the
+// or exports a key, and none echoes one as it reads it: a pasted key is read with
+// LineReader.ReadSecret, so that even a piped session's output (where every line read
+// is echoed) never shows it. TrustOptions turns the CA settings into the plain values of the
 // engine's trust pool.
 package certconfig
 
@@ -31,12 +33,19 @@ self-signed certificate with its signing request, export, delete); CERTAUTHORITY
 enables the system CA list and manages the custom CA list that TLS verification,
 MTA-STS policy fetches and MTA-STS MX checks trust.
 
+A private key is never shown, not even as it is pasted: its lines are read without
+echo, also when standard input is piped (a key pasted by mistake at a certificate
+question shows its BEGIN line only).
+
 Batch forms:
   certconfig certificate list             the List of Certificates
   certconfig certificate print            which services use which certificate
   certconfig certificate paste NAME       reads the certificate, its intermediates and
                                           the private key as PEM blocks from standard
-                                          input (up to the end, or a line "."); an
+                                          input (up to the end, or a line "."); the
+                                          input holds the key, so none of it is shown:
+                                          one line says what was read ("Read 3 PEM
+                                          blocks: 2 certificates, 1 private key."); an
                                           encrypted key's pass phrase is read from the
                                           line after the "." line
   certconfig certificate import FILE NAME a PKCS#12 file of the "configuration" folder;

@@ -182,12 +182,62 @@ func warn(e *shell.Env, certs []*x509.Certificate) {
 	}
 }
 
+// pasteCertificates reads the answer to a certificate question as Prompter.Paste
+// does (question, then lines up to a line holding only "."), except that a private
+// key pasted there by mistake is not shown: after a line that begins a private key,
+// the lines up to the one that ends it are read without echo (so the screen shows
+// the BEGIN line, not the key). The answer is then refused as a private key.
+func pasteCertificates(e *shell.Env, question string) (string, error) {
+	fmt.Fprintf(e.Out, "\n%s\n", question)
+	var b strings.Builder
+	inKey := false
+	for {
+		var line string
+		var err error
+		if inKey {
+			line, err = e.In.ReadSecret("")
+		} else {
+			line, err = e.In.ReadLine("", nil)
+		}
+		if err != nil {
+			return "", abort(err)
+		}
+		if strings.TrimSpace(line) == "." {
+			return b.String(), nil
+		}
+		if b.Len()+len(line) > maxFile {
+			return "", refuse("The pasted text is longer than %d KiB: paste the certificate only.", maxFile>>10)
+		}
+		b.WriteString(line)
+		b.WriteByte('\n')
+		if inKey {
+			inKey = !keyBoundary(line, "-----END")
+		} else {
+			inKey = keyBoundary(line, "-----BEGIN")
+		}
+	}
+}
+
+// keyBoundary reports whether line is the BEGIN (or END) line of a private key, or
+// looks like one: a private key is hidden even when its PEM line is mangled.
+func keyBoundary(line, mark string) bool {
+	return strings.Contains(line, mark) && strings.Contains(strings.ToUpper(line), "PRIVATE KEY")
+}
+
+// abort wraps the end of input or Ctrl-C in shell.ErrAbort, as the prompter does.
+func abort(err error) error {
+	if errors.Is(err, io.EOF) || errors.Is(err, shell.ErrInterrupt) {
+		return fmt.Errorf("%w: %w", shell.ErrAbort, err)
+	}
+	return err
+}
+
 // askCertificate asks question until the answer is a certificate, with or without
 // the intermediates after it in chain order. It returns the certificate and the
 // intermediates; nil when the operator pasted nothing.
 func askCertificate(e *shell.Env, question string) (*x509.Certificate, []*x509.Certificate, error) {
 	for {
-		text, err := e.P.Paste(question)
+		text, err := pasteCertificates(e, question)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -229,7 +279,7 @@ func askIntermediates(e *shell.Env, leaf *x509.Certificate, chain []*x509.Certif
 			return chain, err
 		}
 		for {
-			text, err := e.P.Paste(qIntermediate)
+			text, err := pasteCertificates(e, qIntermediate)
 			if err != nil {
 				return nil, err
 			}
@@ -280,7 +330,7 @@ func unlockKey(e *shell.Env, b *pem.Block, question string, tries int) (crypto.S
 // pasted nothing.
 func askKey(e *shell.Env) (crypto.Signer, error) {
 	for {
-		text, err := e.P.Paste(qKey)
+		text, err := e.P.PasteSecret(qKey)
 		if err != nil {
 			return nil, err
 		}

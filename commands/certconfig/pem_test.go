@@ -19,6 +19,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/segcli/segcli/engine/trust"
+	"github.com/segcli/segcli/shell"
 	"github.com/segcli/segcli/store"
 )
 
@@ -370,5 +371,66 @@ func TestSelfSigned(t *testing.T) {
 				t.Errorf("selfSigned(%s) = %v, want %v", tc.in.Subject.CommonName, got, tc.want)
 			}
 		})
+	}
+}
+
+func TestPasteCertificates(t *testing.T) {
+	const q = "Paste public certificate in PEM format (end with '.'):"
+	tests := []struct {
+		name, in   string
+		want       string // the answer
+		wantScreen string // after the question
+		wantErr    bool
+	}{
+		{"certificate", "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n.\n",
+			"-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n",
+			"-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n.\n", false},
+		{"key, then certificate", "-----BEGIN PRIVATE KEY-----\nSECRET\n-----END PRIVATE KEY-----\n-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n.\n",
+			"-----BEGIN PRIVATE KEY-----\nSECRET\n-----END PRIVATE KEY-----\n-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n",
+			"-----BEGIN PRIVATE KEY-----\n-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n.\n", false},
+		{"mangled BEGIN line", "  -----BEGIN RSA Private Key----\nSECRET\n-----END RSA PRIVATE KEY-----\n.\n",
+			"  -----BEGIN RSA Private Key----\nSECRET\n-----END RSA PRIVATE KEY-----\n",
+			"  -----BEGIN RSA Private Key----\n.\n", false},
+		{"no END line: hidden up to the dot", "-----BEGIN EC PRIVATE KEY-----\nSECRET\nMORE\n.\n",
+			"-----BEGIN EC PRIVATE KEY-----\nSECRET\nMORE\n",
+			"-----BEGIN EC PRIVATE KEY-----\n", false},
+		{"end of input inside a key", "-----BEGIN PRIVATE KEY-----\nSECRET\n", "", "-----BEGIN PRIVATE KEY-----\n", true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var out strings.Builder
+			e := &shell.Env{Out: &out, In: shell.NewPlainReader(strings.NewReader(tc.in), &out)}
+			got, err := pasteCertificates(e, q)
+			if (err != nil) != tc.wantErr || (err != nil && !errors.Is(err, shell.ErrAbort)) {
+				t.Fatalf("pasteCertificates(%q) error = %v, want error %v (ErrAbort)", tc.in, err, tc.wantErr)
+			}
+			if got != tc.want {
+				t.Errorf("pasteCertificates(%q) = %q, want %q", tc.in, got, tc.want)
+			}
+			if d := cmp.Diff("\n"+q+"\n"+tc.wantScreen, out.String()); d != "" {
+				t.Errorf("screen (-want +got):\n%s", d)
+			}
+			if strings.Contains(out.String(), "SECRET") {
+				t.Errorf("the screen shows the key: %q", out.String())
+			}
+		})
+	}
+}
+
+func TestBlockSummary(t *testing.T) {
+	cert := "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n"
+	key := func(typ string) string { return "-----BEGIN " + typ + "-----\nAAAA\n-----END " + typ + "-----\n" }
+	tests := []struct {
+		name, in, want string
+	}{
+		{"nothing", "not PEM\n", "Read no PEM block."},
+		{"bundle", key("ENCRYPTED PRIVATE KEY") + cert + cert, "Read 3 PEM blocks: 2 certificates, 1 private key."},
+		{"certificate only", cert, "Read 1 PEM block: 1 certificate."},
+		{"EC parameters and keys", key("EC PARAMETERS") + key("EC PRIVATE KEY") + key("RSA PRIVATE KEY"), "Read 3 PEM blocks: 2 private keys, 1 other block."},
+	}
+	for _, tc := range tests {
+		if got := blockSummary(pemBlocks(tc.in)); got != tc.want {
+			t.Errorf("%s: blockSummary = %q, want %q", tc.name, got, tc.want)
+		}
 	}
 }

@@ -19,6 +19,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -46,6 +47,8 @@ func newShell(t testing.TB, dir string, in shell.LineReader, out io.Writer, host
 	st, err := store.Open(context.Background(), fsys, store.Options{
 		Locker: store.FileLocker{Path: filepath.Join(dir, "config", ".lock")},
 		Now:    func() time.Time { return clock }, User: "admin", Hostname: hostname,
+		// The Demo certificate of the transcripts (transcripts/transcripts_test.go).
+		DemoSeed: []byte("segcli transcripts"),
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -103,6 +106,16 @@ func (s *scripted) ReadSecret(prompt string) (string, error) {
 
 func (s *scripted) AddHistory(string) {}
 func (s *scripted) Close() error      { return nil }
+
+// piped is standard input that is not a terminal, holding answers one a line: the
+// plain reader echoes each line read with ReadLine to out, as segcli does.
+func piped(answers []string, out io.Writer) shell.LineReader {
+	text := ""
+	if len(answers) > 0 {
+		text = strings.Join(answers, "\n") + "\n"
+	}
+	return shell.NewPlainReader(strings.NewReader(text), out)
+}
 
 // lines splits PEM text (or several) into answer lines and ends the paste with ".".
 func lines(texts ...string) []string {
@@ -312,12 +325,15 @@ func TestNoPrivateKeyLeaks(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	// The session is piped, as from a script: one stream of answers read by the
+	// plain reader, which echoes every line it reads with ReadLine to the output.
 	var in []string
-	paste := func(name string, cert, key string) {
+	paste := func(name string, cert, key string, pass ...string) {
 		in = append(in, "certconfig", "certificate", "paste", name)
 		in = append(in, lines(cert)...)
 		in = append(in, "n")
 		in = append(in, lines(key)...)
+		in = append(in, pass...)
 		in = append(in, "", "")
 	}
 	paste("rsa8", rsaP.cert, rsaP.key)
@@ -325,11 +341,20 @@ func TestNoPrivateKeyLeaks(t *testing.T) {
 	paste("ec8", ecP.cert, ecP.key)
 	paste("sec1", ecP.cert, read("sec1.key"))
 	paste("ed", edP.cert, edP.key)
-	paste("edenc", edP.cert, read("ed-enc.key"))
-	paste("legacy", rsaP.cert, read("rsa-legacy.key"))
+	paste("edenc", edP.cert, read("ed-enc.key"), "pw")
+	paste("legacy", rsaP.cert, read("rsa-legacy.key"), "pw")
+	// The whole bundle pasted by mistake at the certificate question: refused, and
+	// the key is not shown; then the right answers.
+	in = append(in, "certconfig", "certificate", "paste", "mistake")
+	in = append(in, lines(rsaP.cert, read("rsa1.key"))...)
+	in = append(in, lines(ecP.key)...)
+	in = append(in, lines(ecP.cert)...)
+	in = append(in, "n")
+	in = append(in, lines(ecP.key)...)
+	in = append(in, "", "")
 	in = append(in, "certconfig certificate paste batch")
 	in = append(in, lines(ecP.key, ecP.cert)...)
-	in = append(in, "certconfig", "certificate", "import", "server.p12", "p12", "", "")
+	in = append(in, "certconfig", "certificate", "import", "server.p12", "pw", "p12", "", "")
 	in = append(in, "certconfig", "certificate", "new", "made", "made.example.com", "", "", "", "", "", "", "1", "1", "", "y", "", "")
 	in = append(in, "certconfig", "certificate", "print", "", "")
 	for _, n := range []string{"rsa8", "ec8", "ed", "p12", "made"} {
@@ -337,20 +362,56 @@ func TestNoPrivateKeyLeaks(t *testing.T) {
 	}
 	in = append(in, "certconfig certificate list", "certconfig certauthority custom list", "showchanges", "commit keys", "saveconfig saved.toml")
 	var out bytes.Buffer
-	r := &scripted{lines: in, secrets: []string{"pw", "pw", "pw"}}
-	sh := newShell(t, dir, r, &out, "esa.test")
+	sh := newShell(t, dir, piped(in, &out), &out, "esa.test")
 	if status := sh.Run(context.Background()); status != 0 {
 		t.Fatalf("session exit status %d:\n%s", status, out.String())
 	}
-	if len(r.lines) != 0 {
-		t.Fatalf("session ended with %d answers unread:\n%s", len(r.lines), out.String())
+	if _, err := os.Stat(filepath.Join(dir, "configuration", "saved.toml")); err != nil {
+		t.Fatalf("the session did not reach its last command (%v):\n%s", err, out.String())
 	}
+
+	// `segcli -c "certconfig certificate paste NAME; certconfig; ..." < FILE`: the
+	// batch paste and the dialog from one piped standard input, with a plain key
+	// and an encrypted one (its pass phrase on the line after ".").
+	in = lines(read("sec1.key"), ecP.cert)
+	in = append(in, "certificate", "paste", "dialog")
+	in = append(in, lines(rsaP.cert)...)
+	in = append(in, "n")
+	in = append(in, lines(read("rsa1.key"))...)
+	in = append(in, "", "")
+	in = append(in, lines(rsaP.cert, read("rsa-legacy.key"))...)
+	in = append(in, "pw")
+	var cOut bytes.Buffer
+	sh = newShell(t, dir, piped(in, &cOut), &cOut, "esa.test")
+	if status := sh.RunBatch(context.Background(), "certconfig certificate paste piped; certconfig; certconfig certificate paste piped2"); status != 0 {
+		t.Fatalf("-c session exit status %d:\n%s", status, cOut.String())
+	}
+	for _, want := range []string{`Certificate profile "piped" added.`, `Certificate profile "dialog" added.`, `Certificate profile "piped2" added.`} {
+		if !strings.Contains(cOut.String(), want) {
+			t.Errorf("the -c session did not print %q:\n%s", want, cOut.String())
+		}
+	}
+	// No line of a pasted key's body (encrypted ones too) is on the screen.
+	for _, name := range []string{"rsa.key", "rsa1.key", "ec.key", "sec1.key", "ed.key", "ed-enc.key", "rsa-legacy.key"} {
+		for place, data := range map[string]string{"piped session": out.String(), "-c session": cOut.String()} {
+			n := 0
+			for _, l := range strings.Split(read(name), "\n") {
+				if len(l) >= 40 && !strings.HasPrefix(l, "-----") && strings.Contains(data, l) {
+					n++
+				}
+			}
+			if n > 0 {
+				t.Errorf("the %s shows %s of %s", place, plural(n, "line"), name)
+			}
+		}
+	}
+
 	// Every profile is there.
 	got, err := os.ReadFile(filepath.Join(dir, "config", "running.toml"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, n := range []string{"rsa8", "rsa1", "ec8", "sec1", "ed", "edenc", "legacy", "batch", "p12", "made"} {
+	for _, n := range []string{"rsa8", "rsa1", "ec8", "sec1", "ed", "edenc", "legacy", "mistake", "batch", "p12", "made"} {
 		if !bytes.Contains(got, []byte(`name = "`+n+`"`)) {
 			t.Errorf("profile %s is not in the committed configuration; session:\n%s", n, out.String())
 		}
@@ -382,7 +443,7 @@ func TestNoPrivateKeyLeaks(t *testing.T) {
 	}
 
 	// The places a key must never be.
-	places := map[string][]byte{"session output": out.Bytes()}
+	places := map[string][]byte{"piped session output": out.Bytes(), "-c session output": cOut.Bytes()}
 	for _, pattern := range []string{"config/*.toml", "config/history/*.toml", "configuration/*"} {
 		files, _ := filepath.Glob(filepath.Join(dir, pattern))
 		for _, f := range files {
@@ -397,12 +458,17 @@ func TestNoPrivateKeyLeaks(t *testing.T) {
 		}
 	}
 	for _, k := range keys {
+		found := make(map[string][]string)
 		for what, seq := range keySequences(t, k) {
 			for place, data := range places {
 				if bytes.Contains(data, seq) {
-					t.Errorf("%s of a %T private key found in %s", what, k, place)
+					found[place] = append(found[place], what)
 				}
 			}
+		}
+		for place, what := range found {
+			sort.Strings(what)
+			t.Errorf("%s of a %T private key found in %s: %s", plural(len(what), "sequence"), k, place, strings.Join(what, ", "))
 		}
 	}
 	// The exports hold certificates only.
@@ -415,6 +481,13 @@ func TestNoPrivateKeyLeaks(t *testing.T) {
 			t.Errorf("export %s holds a private key", n)
 		}
 	}
+}
+
+func plural(n int, word string) string {
+	if n == 1 {
+		return "1 " + word
+	}
+	return fmt.Sprintf("%d %ss", n, word)
 }
 
 // keySequences returns byte sequences that only the private key k has: its DER in
@@ -457,8 +530,9 @@ func keySequences(t testing.TB, k crypto.Signer) map[string][]byte {
 	return out
 }
 
-// TestEndOfInputChangesNothing cuts each dialog's answers short at every point: the
-// session ends there, the candidate is unchanged and no key was written.
+// TestEndOfInputChangesNothing cuts each dialog's answers short at every point (the
+// answers are piped, pass phrases and key lines included, as a script gives them):
+// the session ends there, the candidate is unchanged and no key was written.
 func TestEndOfInputChangesNothing(t *testing.T) {
 	work := t.TempDir()
 	ca := newPKI(t, "segcli Abort CA")
@@ -473,26 +547,24 @@ func TestEndOfInputChangesNothing(t *testing.T) {
 	dialogs := []struct {
 		name    string
 		answers []string
-		secrets []string
 	}{
-		{"paste", append(append(append([]string{"certconfig", "certificate", "paste", "web"}, lines(cert)...), "y"), append(lines(certText(ca.root)), lines(keyText)...)...), nil},
-		{"import", []string{"certconfig", "certificate", "import", "server.p12", "server"}, []string{"pw"}},
-		{"new", []string{"certconfig", "certificate", "new", "made", "made.example.com", "Org", "Unit", "City", "State", "US", "30", "2", "1", "made.example.com", "n"}, nil},
-		{"delete", []string{"certconfig", "certificate", "delete", "2", "y"}, nil},
-		{"custom import", []string{"certconfig", "certauthority", "custom", "import", "ca.pem", "y"}, nil},
-		{"system", []string{"certconfig", "certauthority", "system", "y"}, nil},
-		{"batch paste", append([]string{"certconfig certificate paste web"}, strings.Split(strings.TrimSpace(cert+keyText), "\n")...), nil},
+		{"paste", append(append(append([]string{"certconfig", "certificate", "paste", "web"}, lines(cert)...), "y"), append(lines(certText(ca.root)), lines(keyText)...)...)},
+		{"import", []string{"certconfig", "certificate", "import", "server.p12", "pw", "server"}},
+		{"new", []string{"certconfig", "certificate", "new", "made", "made.example.com", "Org", "Unit", "City", "State", "US", "30", "2", "1", "made.example.com", "n"}},
+		{"delete", []string{"certconfig", "certificate", "delete", "2", "y"}},
+		{"custom import", []string{"certconfig", "certauthority", "custom", "import", "ca.pem", "y"}},
+		{"system", []string{"certconfig", "certauthority", "system", "y"}},
+		{"batch paste", append([]string{"certconfig certificate paste web"}, strings.Split(strings.TrimSpace(cert+keyText), "\n")...)},
 	}
 	for _, d := range dialogs {
 		t.Run(d.name, func(t *testing.T) {
 			// The full answers change something (else the test proves nothing)...
 			for n := 0; n <= len(d.answers); n++ {
 				dir := t.TempDir()
-				seed := &scripted{lines: []string{"certconfig certificate paste spare"}}
-				seed.lines = append(seed.lines, lines(cert, keyText)...)
-				seed.lines = append(seed.lines, "commit seed")
+				seed := append([]string{"certconfig certificate paste spare"}, lines(cert, keyText)...)
+				seed = append(seed, "commit seed")
 				var out bytes.Buffer
-				if st := newShell(t, dir, seed, &out, "esa.test").Run(context.Background()); st != 0 {
+				if st := newShell(t, dir, piped(seed, &out), &out, "esa.test").Run(context.Background()); st != 0 {
 					t.Fatalf("seed session: %d\n%s", st, out.String())
 				}
 				if err := os.MkdirAll(filepath.Join(dir, "configuration"), 0o700); err != nil {
@@ -504,7 +576,7 @@ func TestEndOfInputChangesNothing(t *testing.T) {
 				}
 				before, _ := filepath.Glob(filepath.Join(dir, "keys", "*"))
 				out.Reset()
-				sh := newShell(t, dir, &scripted{lines: d.answers[:n], secrets: d.secrets}, &out, "esa.test")
+				sh := newShell(t, dir, piped(d.answers[:n], &out), &out, "esa.test")
 				sh.Run(context.Background())
 				pending, err := sh.Env().Session.Pending()
 				if err != nil {
@@ -555,7 +627,7 @@ func TestBatchPasteEncrypted(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var out bytes.Buffer
-			sh := newShell(t, t.TempDir(), &scripted{lines: lines(string(enc), cert), secrets: tc.secrets}, &out, "esa.test")
+			sh := newShell(t, t.TempDir(), piped(append(lines(string(enc), cert), tc.secrets...), &out), &out, "esa.test")
 			status := sh.RunBatch(context.Background(), "certconfig certificate paste web")
 			if (status != 0) != tc.wantErr || !strings.Contains(out.String(), tc.want) {
 				t.Errorf("status %d, output:\n%s\nwant status error %v and %q", status, out.String(), tc.wantErr, tc.want)

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/url"
 	"strconv"
 	"time"
 
@@ -15,9 +16,14 @@ import (
 	"github.com/segcli/segcli/commands/certconfig"
 	"github.com/segcli/segcli/commands/commit"
 	"github.com/segcli/segcli/commands/destconfig"
+	"github.com/segcli/segcli/commands/dig"
+	"github.com/segcli/segcli/commands/dnsconfig"
 	"github.com/segcli/segcli/commands/hostname"
 	"github.com/segcli/segcli/commands/smtproutes"
+	"github.com/segcli/segcli/commands/telnet"
 	"github.com/segcli/segcli/engine/dns"
+	"github.com/segcli/segcli/engine/maillog"
+	"github.com/segcli/segcli/engine/mtasts"
 	"github.com/segcli/segcli/engine/trust"
 	"github.com/segcli/segcli/shell"
 	"github.com/segcli/segcli/store"
@@ -31,6 +37,7 @@ func Table() []shell.Command {
 	t = append(t, hostname.Command())
 	t = append(t, destconfig.Command(), smtproutes.Command())
 	t = append(t, certconfig.Command())
+	t = append(t, dnsconfig.Command(), dig.Command(), telnet.Command())
 	return t
 }
 
@@ -59,12 +66,22 @@ type Options struct {
 	ResolvConf string
 	// ExtraCAs are PEM certificates trusted for the session (--ca-file).
 	ExtraCAs []byte
+	// HTTPSProxy is the proxy of policy fetches when destconfig setup names none
+	// (the HTTPS_PROXY environment variable, read by the caller).
+	HTTPSProxy string
+	// Log is the mail log (default: discarded).
+	Log maillog.Logger
+	// Dial redirects connections (tests only; see shell.Env.Dial).
+	Dial func(ctx context.Context, network, addr, host string) (net.Conn, error)
+	// DemoSeed makes a new data directory's demonstration certificate reproducible
+	// (tests and transcripts only: never on a real gateway).
+	DemoSeed []byte
 }
 
 // NewShell opens the store in the data directory (creating the factory defaults on
 // first use), takes a session and returns the shell with the whole command table.
 func NewShell(ctx context.Context, o Options) (*shell.Shell, error) {
-	st, err := store.Open(ctx, o.Fs, store.Options{Locker: o.Locker, Now: o.Now, User: o.User, Hostname: o.Hostname})
+	st, err := store.Open(ctx, o.Fs, store.Options{Locker: o.Locker, Now: o.Now, User: o.User, Hostname: o.Hostname, DemoSeed: o.DemoSeed})
 	if err != nil {
 		return nil, err
 	}
@@ -76,13 +93,63 @@ func NewShell(ctx context.Context, o Options) (*shell.Shell, error) {
 	if err != nil {
 		return nil, err
 	}
+	trustFn := newTrust(o, sess)
 	return shell.New(shell.Config{
 		In: o.In, Out: o.Out, Err: o.Err,
 		Session: sess, Fs: o.Fs, Now: o.Now, Hostname: o.Prompt,
 		Terminal: o.Terminal, Pager: o.Pager, Signals: o.Signals,
 		Resolver: resolver,
-		Trust:    newTrust(o, sess),
+		Trust:    trustFn,
+		MTASTS:   newMTASTS(o, sess, resolver, trustFn),
+		Log:      o.Log,
+		Dial:     o.Dial,
 	}, Table()...), nil
+}
+
+// policyCacheDir is the data directory's folder of the MTA-STS policy cache.
+const policyCacheDir = "mtasts"
+
+// newMTASTS returns the session's MTA-STS engine source, rebuilt when a commit
+// changes the configuration; the policy cache is the data directory's and outlives
+// every engine.
+func newMTASTS(o Options, sess *store.Session, resolver func() (*dns.Resolver, error), pool func() (*trust.Pool, error)) func() (*mtasts.Engine, error) {
+	var (
+		cached *mtasts.Engine
+		rev    = -1
+	)
+	cache := mtasts.NewFileCache(o.Fs, policyCacheDir)
+	return func() (*mtasts.Engine, error) {
+		r, c := sess.Committed()
+		if cached != nil && r.Number == rev {
+			return cached, nil
+		}
+		res, err := resolver()
+		if err != nil {
+			return nil, err
+		}
+		p, err := pool()
+		if err != nil {
+			return nil, err
+		}
+		cfg := mtasts.Config{Resolver: res, RootCAs: p.CertPool(), Cache: cache, Log: o.Log, EHLOName: c.Hostname, Now: o.Now, Dial: o.Dial}
+		proxy := c.Destinations.HTTPProxy
+		if proxy == "" {
+			proxy = o.HTTPSProxy
+		}
+		if proxy != "" {
+			u, err := url.Parse(proxy)
+			if err != nil || u.Host == "" {
+				return nil, fmt.Errorf("the HTTP proxy %q for MTA-STS policy fetches is not a URL such as http://proxy.example.com:3128", proxy)
+			}
+			cfg.Proxy = u
+		}
+		e, err := mtasts.New(cfg)
+		if err != nil {
+			return nil, err
+		}
+		cached, rev = e, r.Number
+		return cached, nil
+	}
 }
 
 // newTrust returns the session's trust pool source: the committed CA lists plus the

@@ -1,8 +1,10 @@
 package shell
 
 import (
+	"context"
 	"fmt"
 	"io"
+	"net"
 	"path"
 	"strings"
 	"time"
@@ -10,6 +12,8 @@ import (
 	"github.com/spf13/afero"
 
 	"github.com/segcli/segcli/engine/dns"
+	"github.com/segcli/segcli/engine/maillog"
+	"github.com/segcli/segcli/engine/mtasts"
 	"github.com/segcli/segcli/engine/trust"
 	"github.com/segcli/segcli/store"
 )
@@ -46,6 +50,16 @@ type Env struct {
 	// --ca-file certificates: what PKIX verification (policy hosts, Verify TLS modes,
 	// MTA-STS MX checks) uses.
 	Trust func() (*trust.Pool, error)
+	// MTASTS returns the MTA-STS engine of the committed configuration (resolver, trust
+	// pool, the persistent policy cache of the data directory, the proxy).
+	MTASTS func() (*mtasts.Engine, error)
+	// Log is the mail log the engine writes to.
+	Log maillog.Logger
+	// Dial opens the TCP connections of network commands (telnet, probes, fetches):
+	// nil means a plain net.Dialer. Tests use it to send the real ports (25, 443) of
+	// a name to listeners on ephemeral loopback ports. addr is "ip:port", host the
+	// name it was resolved from.
+	Dial func(ctx context.Context, network, addr, host string) (net.Conn, error)
 
 	pager func(text string) error
 }
@@ -58,6 +72,15 @@ func (e *Env) Page(text string) error {
 	}
 	_, err := io.WriteString(e.Out, text)
 	return err
+}
+
+// DialContext opens a TCP connection through Dial when it is set.
+func (e *Env) DialContext(ctx context.Context, network, addr, host string) (net.Conn, error) {
+	if e.Dial != nil {
+		return e.Dial(ctx, network, addr, host)
+	}
+	var d net.Dialer
+	return d.DialContext(ctx, network, addr)
 }
 
 // FormatTime renders t as the appliance does: "Sun Nov 29 13:26:28 2026 UTC".

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"os/signal"
 	"strings"
@@ -16,6 +17,8 @@ import (
 	"github.com/spf13/afero"
 
 	"github.com/segcli/segcli/engine/dns"
+	"github.com/segcli/segcli/engine/maillog"
+	"github.com/segcli/segcli/engine/mtasts"
 	"github.com/segcli/segcli/engine/trust"
 	"github.com/segcli/segcli/store"
 )
@@ -42,6 +45,10 @@ type Config struct {
 	Resolver func() (*dns.Resolver, error)
 	// Trust returns the session's trust pool (see Env.Trust).
 	Trust func() (*trust.Pool, error)
+	// MTASTS, Log and Dial: see Env.
+	MTASTS func() (*mtasts.Engine, error)
+	Log    maillog.Logger
+	Dial   func(ctx context.Context, network, addr, host string) (net.Conn, error)
 }
 
 // Shell runs commands from the table against one session.
@@ -59,6 +66,9 @@ func New(cfg Config, cmds ...Command) *Shell {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
+	if cfg.Log == nil {
+		cfg.Log = maillog.Discard{}
+	}
 	s := &Shell{lr: cfg.In, signals: cfg.Signals}
 	s.env = &Env{
 		Out: cfg.Out, Err: cfg.Err,
@@ -68,6 +78,9 @@ func New(cfg Config, cmds ...Command) *Shell {
 		Terminal: cfg.Terminal,
 		Resolver: cfg.Resolver,
 		Trust:    cfg.Trust,
+		MTASTS:   cfg.MTASTS,
+		Log:      cfg.Log,
+		Dial:     cfg.Dial,
 		pager:    cfg.Pager,
 	}
 	s.env.Hostname = func() string {

@@ -106,14 +106,20 @@ type RouteHost struct {
 // DNSConfig chooses the resolvers: the machine's resolv.conf, or Servers.
 type DNSConfig struct {
 	// UseResolvConf reads the servers from /etc/resolv.conf at run time.
-	UseResolvConf bool        `toml:"use_resolv_conf"`
-	Servers       []DNSServer `toml:"server"`
+	UseResolvConf bool `toml:"use_resolv_conf"`
+	// Servers are the operator's own resolvers, asked in order when UseResolvConf is
+	// false; kept (unused) when it is true. dnsconfig never leaves UseResolvConf false
+	// with no server.
+	Servers []DNSServer `toml:"server"`
 }
 
 // DNSServer is a resolver the operator entered.
 type DNSServer struct {
+	// Address is an IP address in canonical form (dnsconfig accepts no host names:
+	// they would need a resolver to find the resolver).
 	Address string `toml:"address"`
-	Port    int    `toml:"port"`
+	// Port is the server's port; 0 means 53.
+	Port int `toml:"port"`
 	// Trusted marks the resolver as validating and the path to it as secure, so its
 	// AD bit counts (a loopback resolver is always trusted).
 	Trusted bool `toml:"trusted"`

@@ -56,7 +56,8 @@ func replayFile(t *testing.T, file string) {
 	fsys := afero.NewBasePathFs(afero.NewOsFs(), dir)
 	locker := store.FileLocker{Path: filepath.Join(dir, "config", ".lock")}
 	// Never the machine's resolver: a transcript names its fixture resolver.
-	base := commands.Options{Fs: fsys, Locker: locker, ResolvConf: filepath.Join(dir, "no-resolv.conf")}
+	base := commands.Options{Fs: fsys, Locker: locker, ResolvConf: filepath.Join(dir, "no-resolv.conf"),
+		DemoSeed: []byte("segcli transcripts")}
 	vars := transcripts.Vars{}
 	for _, name := range tr.Fixtures {
 		start, ok := fixtures.Registry()[name]

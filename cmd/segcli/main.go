@@ -167,6 +167,7 @@ func interactive(ctx context.Context, o options, dir string, fsys afero.Fs, lock
 		Fs: fsys, Locker: locker, In: lr, Out: stdout, Err: stderr, Now: now,
 		User: store.CurrentUser(), Hostname: hostOr(host), Prompt: host,
 		Terminal: terminal, Pager: pager, Signals: terminal, Resolver: o.resolver, ExtraCAs: cas,
+		HTTPSProxy: httpsProxy(),
 	})
 	if err != nil {
 		fmt.Fprintf(stderr, "segcli: %v\n", err)
@@ -228,7 +229,7 @@ func replay(ctx context.Context, o options, fsys afero.Fs, locker store.Locker, 
 		fmt.Fprintf(stderr, "segcli: %s: %v\n", o.replay, err)
 		return 1
 	}
-	res, err := transcripts.Replay(ctx, t, fsys, nil, commands.Runner(commands.Options{Fs: fsys, Locker: locker, Prompt: o.hostname, Resolver: o.resolver, ExtraCAs: cas}))
+	res, err := transcripts.Replay(ctx, t, fsys, nil, commands.Runner(commands.Options{Fs: fsys, Locker: locker, Prompt: o.hostname, Resolver: o.resolver, ExtraCAs: cas, HTTPSProxy: httpsProxy()}))
 	if err != nil {
 		fmt.Fprintf(stderr, "segcli: %s: %v\n", o.replay, err)
 		return 1
@@ -276,4 +277,13 @@ func readCAFile(name string) ([]byte, error) {
 		return nil, fmt.Errorf("segcli: --ca-file %s: %w", name, err)
 	}
 	return data, nil
+}
+
+// httpsProxy is the proxy for MTA-STS policy fetches from the environment, used when
+// destconfig setup names none.
+func httpsProxy() string {
+	if p := os.Getenv("HTTPS_PROXY"); p != "" {
+		return p
+	}
+	return os.Getenv("https_proxy")
 }

@@ -58,17 +58,16 @@ func replayFile(t *testing.T, file string) {
 	// Never the machine's resolver: a transcript names its fixture resolver.
 	base := commands.Options{Fs: fsys, Locker: locker, ResolvConf: filepath.Join(dir, "no-resolv.conf"),
 		DemoSeed: []byte("segcli transcripts")}
-	vars := transcripts.Vars{}
+	setup := fixtures.NewSetup()
 	for _, name := range tr.Fixtures {
 		start, ok := fixtures.Registry()[name]
 		if !ok {
 			t.Fatalf("%s: unknown fixture %q", file, name)
 		}
-		for k, v := range start(t) {
-			vars[k] = v
-		}
+		start(t, setup)
 	}
-	res, err := transcripts.Replay(context.Background(), tr, fsys, vars, commands.Runner(base))
+	base.Dial = setup.Dial
+	res, err := transcripts.Replay(context.Background(), tr, fsys, transcripts.Vars(setup.Vars), commands.Runner(base))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -80,3 +80,16 @@ func BenchmarkDetailAll10000(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkMarshal10000 is the peer of the list and detail benchmarks: encoding the
+// same 10,000 entries as the configuration file (one pass over the same data, no
+// formatting decisions), the floor of any rendering of the table.
+func BenchmarkMarshal10000(b *testing.B) {
+	e := bigTable(b, 10000)
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := store.Marshal(e.Session.Config()); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

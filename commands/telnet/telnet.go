@@ -176,7 +176,7 @@ func run(ctx context.Context, e *shell.Env, args []string, lim limits) error {
 	if err != nil {
 		return err
 	}
-	conn, err := connect(ctx, e, addrs, port, lim)
+	conn, err := connect(ctx, e, host, addrs, port, lim)
 	if err != nil {
 		return err
 	}
@@ -220,13 +220,12 @@ func resolve(ctx context.Context, e *shell.Env, host string, port int) ([]netip.
 }
 
 // connect tries each address in turn, as telnet does.
-func connect(ctx context.Context, e *shell.Env, addrs []netip.Addr, port int, lim limits) (net.Conn, error) {
+func connect(ctx context.Context, e *shell.Env, host string, addrs []netip.Addr, port int, lim limits) (net.Conn, error) {
 	var last error
 	for i, a := range addrs {
 		fmt.Fprintf(e.Out, "Trying %s...\n", a)
 		dctx, cancel := context.WithTimeout(ctx, lim.connect)
-		var d net.Dialer
-		c, err := d.DialContext(dctx, "tcp", netip.AddrPortFrom(a, uint16(port)).String())
+		c, err := e.DialContext(dctx, "tcp", netip.AddrPortFrom(a, uint16(port)).String(), host)
 		cancel()
 		if err == nil {
 			return c, nil

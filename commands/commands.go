@@ -15,10 +15,12 @@ import (
 
 	"github.com/segcli/segcli/commands/certconfig"
 	"github.com/segcli/segcli/commands/commit"
+	"github.com/segcli/segcli/commands/daneverify"
 	"github.com/segcli/segcli/commands/destconfig"
 	"github.com/segcli/segcli/commands/dig"
 	"github.com/segcli/segcli/commands/dnsconfig"
 	"github.com/segcli/segcli/commands/hostname"
+	"github.com/segcli/segcli/commands/mtastsverify"
 	"github.com/segcli/segcli/commands/smtproutes"
 	"github.com/segcli/segcli/commands/telnet"
 	"github.com/segcli/segcli/engine/dns"
@@ -35,9 +37,11 @@ func Table() []shell.Command {
 	var t []shell.Command
 	t = append(t, commit.Commands()...)
 	t = append(t, hostname.Command())
-	t = append(t, destconfig.Command(), smtproutes.Command())
+	t = append(t, destconfig.NewCommand(destconfig.Checks{MTASTS: mtastsverify.Check, DANE: daneverify.Check}), smtproutes.Command())
 	t = append(t, certconfig.Command())
 	t = append(t, dnsconfig.Command(), dig.Command(), telnet.Command())
+	t = append(t, mtastsverify.Commands()...)
+	t = append(t, daneverify.Commands()...)
 	return t
 }
 
@@ -106,9 +110,6 @@ func NewShell(ctx context.Context, o Options) (*shell.Shell, error) {
 	}, Table()...), nil
 }
 
-// policyCacheDir is the data directory's folder of the MTA-STS policy cache.
-const policyCacheDir = "mtasts"
-
 // newMTASTS returns the session's MTA-STS engine source, rebuilt when a commit
 // changes the configuration; the policy cache is the data directory's and outlives
 // every engine.
@@ -117,7 +118,7 @@ func newMTASTS(o Options, sess *store.Session, resolver func() (*dns.Resolver, e
 		cached *mtasts.Engine
 		rev    = -1
 	)
-	cache := mtasts.NewFileCache(o.Fs, policyCacheDir)
+	cache := mtasts.NewFileCache(o.Fs, mtastsverify.CacheDir)
 	return func() (*mtasts.Engine, error) {
 		r, c := sess.Committed()
 		if cached != nil && r.Number == rev {

@@ -137,9 +137,10 @@ func (s *syncBuffer) String() string {
 
 // Reader is the LineReader of a replay. While the session prints what the transcript
 // shows, the answer to a prompt is the rest of the transcript's line after it; once
-// they differ, it looks for the prompt further on in the transcript, so that a
-// replay with --update survives changed texts. The end of the transcript at a prompt
-// is the end of input.
+// they differ, it looks for the prompt further on in the transcript, and answers a
+// prompt the transcript does not have with its default (a few in a row at most), so
+// that a replay with --update survives changed texts and new questions. The end of
+// the transcript at a prompt is the end of input.
 type Reader struct {
 	want    string
 	got     *syncBuffer
@@ -148,8 +149,12 @@ type Reader struct {
 	synced  int // want[:synced] == got[:synced]
 	inSync  bool
 	wpos    int // position in want after the last answer
+	misses  int // prompts in a row not found in want
 	started bool
 }
+
+// maxMisses bounds the new prompts answered with their default in a row.
+const maxMisses = 3
 
 // ReadLine echoes prompt and the answer into the screen, like a plain reader.
 func (r *Reader) ReadLine(prompt string, _ shell.Completer) (string, error) {
@@ -218,8 +223,15 @@ func (r *Reader) answer(prompt string) (string, error) {
 	}
 	j := strings.Index(rest, prompt)
 	if j < 0 {
+		// A prompt the transcript does not have (a new question): take its default,
+		// a few times in a row at most, so that an update keeps the rest.
+		if rest != "" && r.misses < maxMisses {
+			r.misses++
+			return "", nil
+		}
 		return "", io.EOF
 	}
+	r.misses = 0
 	after := rest[j+len(prompt):]
 	i := strings.IndexByte(after, '\n')
 	if i < 0 {

@@ -52,13 +52,16 @@ func (c *cache) put(key cacheKey, s *step, ttl time.Duration, now time.Time) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if _, ok := c.m[key]; !ok && len(c.m) >= c.max {
+		// Full: drop what has expired, then arbitrary entries down to 90 % of the
+		// bound, so that the next inserts do not each scan the whole map again.
 		for k, e := range c.m {
 			if !now.Before(e.expires) {
 				delete(c.m, k)
 			}
 		}
+		low := c.max - c.max/10
 		for k := range c.m {
-			if len(c.m) < c.max {
+			if len(c.m) < low {
 				break
 			}
 			delete(c.m, k)

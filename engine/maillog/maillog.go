@@ -1,7 +1,16 @@
 // Package maillog is the appliance-style mail log: lines of the form
-// "<ctime> <Level>: <text>" (Critical, Warning, Info, Debug, Trace). The engine logs
-// through the Logger interface; a file writer with rotation and the DCID/MID/RID
-// counters arrives with delivery.
+// "<ctime> <Level>: <text>" (Critical, Warning, Info, Debug, Trace).
+//
+// The engine logs through the Logger interface. File writes mail_logs in the
+// data directory with a level threshold that can change at run time
+// (loglevel), size-based rotation (mail_logs, mail_logs.1, ... mail_logs.N),
+// whole-line appends that two processes can share, and is safe for
+// concurrent use. Counters hands out the DCID, MID and ICID numbers the lines
+// carry; they survive restarts, and a crash never makes one come out twice
+// (numbers are reserved in blocks, durably, before they are used). The Entry
+// helpers (NewSMTP, TLSSuccess, DeliveryStart, MessageFinished, ...) word the
+// delivery lines as the appliance does, so that every part of the engine
+// writes them alike.
 package maillog
 
 import (
@@ -23,21 +32,25 @@ const (
 	Trace
 )
 
+// levelNames are the appliance's names, in Level order.
+var levelNames = [...]string{"Critical", "Warning", "Info", "Debug", "Trace"}
+
 // String names the level as the appliance does.
 func (l Level) String() string {
-	switch l {
-	case Critical:
-		return "Critical"
-	case Warning:
-		return "Warning"
-	case Info:
-		return "Info"
-	case Debug:
-		return "Debug"
-	case Trace:
-		return "Trace"
+	if l < Critical || l > Trace {
+		return fmt.Sprintf("Level(%d)", int(l))
 	}
-	return fmt.Sprintf("Level(%d)", int(l))
+	return levelNames[l]
+}
+
+// ParseLevel returns the level named s, in any case ("info", "DEBUG").
+func ParseLevel(s string) (Level, error) {
+	for i, n := range levelNames {
+		if strings.EqualFold(strings.TrimSpace(s), n) {
+			return Level(i), nil
+		}
+	}
+	return 0, fmt.Errorf("maillog: unknown level %q (one of %s)", s, strings.Join(levelNames[:], ", "))
 }
 
 // Logger receives the engine's log lines.
@@ -69,10 +82,11 @@ func (m *Memory) Logf(level Level, format string, args ...any) {
 	if level > m.Level {
 		return
 	}
-	line := Format(time.Time{}, level, fmt.Sprintf(format, args...))
+	var t time.Time
 	if m.Now != nil {
-		line = Format(m.Now(), level, fmt.Sprintf(format, args...))
+		t = m.Now()
 	}
+	line := Format(t, level, fmt.Sprintf(format, args...))
 	m.mu.Lock()
 	m.lines = append(m.lines, line)
 	m.mu.Unlock()
@@ -85,16 +99,39 @@ func (m *Memory) Lines() []string {
 	return append([]string(nil), m.lines...)
 }
 
+// Reset forgets the lines kept so far.
+func (m *Memory) Reset() {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.lines = nil
+}
+
 // String returns the lines kept so far, one per line.
 func (m *Memory) String() string { return strings.Join(m.Lines(), "\n") }
+
+// Tee sends every line to each of its loggers (nil ones are skipped).
+type Tee []Logger
+
+// Logf passes the line on.
+func (t Tee) Logf(level Level, format string, args ...any) {
+	for _, l := range t {
+		if l != nil {
+			l.Logf(level, format, args...)
+		}
+	}
+}
 
 // TimeLayout is ctime's layout, as the appliance writes it: "Sun Nov 29 13:26:28 2026".
 const TimeLayout = "Mon Jan _2 15:04:05 2006"
 
-// Format renders one line; a zero time leaves out the time stamp.
+// Format renders one line; a zero time leaves out the time stamp. Line breaks in
+// text are written as \r and \n so that a line of the log is always one entry.
 func Format(t time.Time, level Level, text string) string {
+	text = lineBreaks.Replace(text)
 	if t.IsZero() {
 		return level.String() + ": " + text
 	}
 	return t.Format(TimeLayout) + " " + level.String() + ": " + text
 }
+
+var lineBreaks = strings.NewReplacer("\r", `\r`, "\n", `\n`)

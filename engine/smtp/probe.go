@@ -1,6 +1,10 @@
-// Package smtp is segcli's SMTP client. It starts with Probe, the STARTTLS
-// check that mtastsverify, daneverify and tlsverify run against each MX host;
-// the delivery client grows from the same pieces (Reply, the bounded reader).
+// Package smtp is segcli's SMTP client. Probe is the STARTTLS check that
+// mtastsverify, daneverify and tlsverify run against each MX host; Client
+// delivers messages (RFC 5321) over STARTTLS (RFC 3207), with SIZE (RFC 1870)
+// and 8BITMIME (RFC 6152) when the server offers them, several transactions
+// per connection, and the replies of each recipient kept apart. The caller
+// builds the tls.Config (SNI, versions, verification) from the destination's
+// requirement.
 //
 // Every read and write has a deadline, every reply line is bounded by
 // MaxLineLength and every reply by MaxReplyLines, so a server that never

@@ -42,3 +42,4 @@ fuzz:
 
 clean:
 	rm -rf bin bench.out
+include interop.mk

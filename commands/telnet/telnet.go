@@ -83,7 +83,17 @@ A line holding only ^] (or Ctrl-]) gives the "telnet>" prompt:
 With piped input each line is sent once the server has answered the previous one;
 the end of the input closes the connection.`,
 		Run: func(ctx context.Context, e *shell.Env, args []string) error {
-			return run(ctx, e, args, defaults())
+			lim := defaults()
+			if e.Trust != nil {
+				// starttls verifies against the gateway's trust pool (the committed CA
+				// lists and --ca-file), as every other check does.
+				p, err := e.Trust()
+				if err != nil {
+					return fmt.Errorf("telnet: %w", err)
+				}
+				lim.roots = p.CertPool()
+			}
+			return run(ctx, e, args, lim)
 		},
 	}
 }

@@ -22,7 +22,7 @@ const (
 	ResultSuccess     = "success"     // DANE applies and every MX that was tried authenticated
 	ResultFailed      = "failed"      // DANE applies and an MX did not authenticate
 	ResultUnsupported = "unsupported" // DANE applies to no MX
-	ResultTempFail    = "tempfail"    // a lookup failed temporarily, or did not validate
+	ResultTempFail    = "tempfail"    // a lookup failed temporarily
 )
 
 // Report is the result of daneverify --json (DESIGN.md); field names are a
@@ -81,6 +81,10 @@ type Outcome struct {
 func (r *DomainResult) Report(outcomes map[string]Outcome) Report {
 	rep := Report{Domain: r.Domain, MXSecure: r.MXSecure(), MXHosts: []HostReport{}}
 	switch {
+	case r.Err != nil && r.MXStatus == dns.Bogus:
+		// A validation failure is not temporary: DANE applies and cannot be met.
+		rep.Result, rep.Reason = ResultFailed, r.Err.Error()
+		return rep
 	case r.Err != nil:
 		rep.Result, rep.Reason = ResultTempFail, r.Err.Error()
 		return rep
@@ -113,10 +117,16 @@ func (r *DomainResult) Report(outcomes map[string]Outcome) Report {
 		case StateNotApplicable:
 			h.DANE = DANENotApplicable
 			other = append(other, fmt.Sprintf("MX(%s): %s", f.Host, f.Reason))
-		case StateTempFail, StateBogus:
+		case StateTempFail:
 			h.DANE = DANEFailed
 			h.Error = f.Reason
 			lookup = append(lookup, fmt.Sprintf("MX(%s): %s", f.Host, f.Reason))
+		case StateBogus:
+			// DNSSEC says the records are forged or broken: a failure, not a
+			// temporary one (delivery still defers rather than bounce).
+			h.DANE = DANEFailed
+			h.Error = f.Reason
+			failed = append(failed, fmt.Sprintf("MX(%s): %s", f.Host, f.Reason))
 		case StateAuthenticate, StateTLSRequired:
 			if !tried {
 				break

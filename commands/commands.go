@@ -16,13 +16,16 @@ import (
 	"github.com/segcli/segcli/commands/certconfig"
 	"github.com/segcli/segcli/commands/commit"
 	"github.com/segcli/segcli/commands/daneverify"
+	"github.com/segcli/segcli/commands/deliver"
 	"github.com/segcli/segcli/commands/destconfig"
 	"github.com/segcli/segcli/commands/dig"
 	"github.com/segcli/segcli/commands/dnsconfig"
 	"github.com/segcli/segcli/commands/hostname"
+	mailcmds "github.com/segcli/segcli/commands/maillog"
 	"github.com/segcli/segcli/commands/mtastsverify"
 	"github.com/segcli/segcli/commands/smtproutes"
 	"github.com/segcli/segcli/commands/telnet"
+	"github.com/segcli/segcli/commands/tlsverify"
 	"github.com/segcli/segcli/engine/dns"
 	"github.com/segcli/segcli/engine/maillog"
 	"github.com/segcli/segcli/engine/mtasts"
@@ -42,6 +45,9 @@ func Table() []shell.Command {
 	t = append(t, dnsconfig.Command(), dig.Command(), telnet.Command())
 	t = append(t, mtastsverify.Commands()...)
 	t = append(t, daneverify.Commands()...)
+	t = append(t, tlsverify.Command())
+	t = append(t, deliver.Commands()...)
+	t = append(t, mailcmds.Commands()...)
 	return t
 }
 
@@ -73,18 +79,32 @@ type Options struct {
 	// HTTPSProxy is the proxy of policy fetches when destconfig setup names none
 	// (the HTTPS_PROXY environment variable, read by the caller).
 	HTTPSProxy string
-	// Log is the mail log (default: discarded).
+	// Log, if set, receives the mail log's lines too (tests); the mail log itself is
+	// the data directory's logs/mail_logs.
 	Log maillog.Logger
 	// Dial redirects connections (tests only; see shell.Env.Dial).
 	Dial func(ctx context.Context, network, addr, host string) (net.Conn, error)
 	// DemoSeed makes a new data directory's demonstration certificate reproducible
 	// (tests and transcripts only: never on a real gateway).
 	DemoSeed []byte
+	// DataDir is the data directory's path on disk, for the lock files that
+	// serialise the mail log's counters and the queue between processes; empty
+	// when Fs is not on disk (they are then serialised within this process only).
+	DataDir string
+	// Background retries deferred mail while Shell.Run reads commands (an
+	// interactive session); off, mail is delivered only by commands (deliver,
+	// deliverynow) and `segcli --run-queue`.
+	Background bool
 }
 
 // NewShell opens the store in the data directory (creating the factory defaults on
 // first use), takes a session and returns the shell with the whole command table.
+// The session's mail log is the data directory's logs/mail_logs (level Info, which
+// loglevel changes for the session), its queue the data directory's spool.
 func NewShell(ctx context.Context, o Options) (*shell.Shell, error) {
+	if o.Now == nil {
+		o.Now = time.Now
+	}
 	st, err := store.Open(ctx, o.Fs, store.Options{Locker: o.Locker, Now: o.Now, User: o.User, Hostname: o.Hostname, DemoSeed: o.DemoSeed})
 	if err != nil {
 		return nil, err
@@ -97,23 +117,37 @@ func NewShell(ctx context.Context, o Options) (*shell.Shell, error) {
 	if err != nil {
 		return nil, err
 	}
+	_, c := sess.Committed()
+	m, err := openMail(o, c.Hostname)
+	if err != nil {
+		return nil, err
+	}
 	trustFn := newTrust(o, sess)
+	stsFn := newMTASTS(o, sess, resolver, trustFn, m.log)
+	var bg []func(context.Context)
+	if o.Background {
+		bg = append(bg, m.background(o, st))
+	}
 	return shell.New(shell.Config{
 		In: o.In, Out: o.Out, Err: o.Err,
 		Session: sess, Fs: o.Fs, Now: o.Now, Hostname: o.Prompt,
 		Terminal: o.Terminal, Pager: o.Pager, Signals: o.Signals,
-		Resolver: resolver,
-		Trust:    trustFn,
-		MTASTS:   newMTASTS(o, sess, resolver, trustFn),
-		Log:      o.Log,
-		Dial:     o.Dial,
+		Resolver:   resolver,
+		Trust:      trustFn,
+		MTASTS:     stsFn,
+		Log:        m.log,
+		Dial:       o.Dial,
+		MailLog:    m.file,
+		Queue:      m.queue,
+		Delivery:   m.delivery(o, newRunner(o, sess, m, resolver, trustFn, stsFn)),
+		Background: bg,
 	}, Table()...), nil
 }
 
 // newMTASTS returns the session's MTA-STS engine source, rebuilt when a commit
 // changes the configuration; the policy cache is the data directory's and outlives
 // every engine.
-func newMTASTS(o Options, sess *store.Session, resolver func() (*dns.Resolver, error), pool func() (*trust.Pool, error)) func() (*mtasts.Engine, error) {
+func newMTASTS(o Options, sess *store.Session, resolver func() (*dns.Resolver, error), pool func() (*trust.Pool, error), log maillog.Logger) func() (*mtasts.Engine, error) {
 	var (
 		cached *mtasts.Engine
 		rev    = -1
@@ -132,7 +166,7 @@ func newMTASTS(o Options, sess *store.Session, resolver func() (*dns.Resolver, e
 		if err != nil {
 			return nil, err
 		}
-		cfg := mtasts.Config{Resolver: res, RootCAs: p.CertPool(), Cache: cache, Log: o.Log, EHLOName: c.Hostname, Now: o.Now, Dial: o.Dial}
+		cfg := mtasts.Config{Resolver: res, RootCAs: p.CertPool(), Cache: cache, Log: log, EHLOName: c.Hostname, Now: o.Now, Dial: o.Dial}
 		proxy := c.Destinations.HTTPProxy
 		if proxy == "" {
 			proxy = o.HTTPSProxy

@@ -95,20 +95,38 @@ func runProg(s *sc, stdin string, argv ...string) result {
 // resolver and CA, and stdin as the answers.
 func segcli(s *sc, stdin, command string) result {
 	s.Helper()
+	return segcliAt(s, dataDir(s), stdin, command)
+}
+
+// dataDir makes a new data directory for the scenario.
+func dataDir(s *sc) string {
+	s.Helper()
 	base := filepath.Join(fx.work, "segcli")
 	os.MkdirAll(base, 0o755)
 	dir, err := os.MkdirTemp(base, strings.ReplaceAll(s.id, "/", "_")+".")
 	if err != nil {
 		s.Fatalf("%v", err)
 	}
+	return dir
+}
+
+// segcliAt runs segcli -c command on the data directory dir.
+func segcliAt(s *sc, dir, stdin, command string) result {
+	s.Helper()
 	return runProg(s, stdin, fx.bin, "--data-dir", dir, "--resolver", unboundAddr+":53", "--ca-file", fx.pki.caFile, "-c", command)
 }
 
-// segcliJSON runs a --json command and decodes its output into v: stdout must
-// hold exactly one JSON object (DESIGN.md).
+// segcliJSON runs a --json command on a new data directory and decodes its output
+// into v: stdout must hold exactly one JSON object (DESIGN.md).
 func segcliJSON(s *sc, command string, v any) result {
 	s.Helper()
-	r := segcli(s, "", command)
+	return segcliJSONAt(s, dataDir(s), command, v)
+}
+
+// segcliJSONAt is segcliJSON on the data directory dir.
+func segcliJSONAt(s *sc, dir, command string, v any) result {
+	s.Helper()
+	r := segcliAt(s, dir, "", command)
 	dec := json.NewDecoder(strings.NewReader(r.stdout))
 	if err := dec.Decode(v); err != nil {
 		s.Fatalf("segcli -c %q: stdout is not one JSON object: %v\n%s", command, err, r)

@@ -11,9 +11,11 @@ import (
 
 	"github.com/spf13/afero"
 
+	"github.com/segcli/segcli/engine/delivery"
 	"github.com/segcli/segcli/engine/dns"
 	"github.com/segcli/segcli/engine/maillog"
 	"github.com/segcli/segcli/engine/mtasts"
+	"github.com/segcli/segcli/engine/queue"
 	"github.com/segcli/segcli/engine/trust"
 	"github.com/segcli/segcli/store"
 )
@@ -55,6 +57,19 @@ type Env struct {
 	MTASTS func() (*mtasts.Engine, error)
 	// Log is the mail log the engine writes to.
 	Log maillog.Logger
+	// MailLog is the mail log file of the data directory (logs/mail_logs) behind Log:
+	// what tail and grep read and loglevel changes. Nil when the session has none.
+	MailLog *maillog.File
+	// Queue is the outbound spool of the data directory; nil when the session has
+	// none.
+	Queue *queue.Queue
+	// Delivery returns the delivery runner of the committed configuration (the
+	// destconfig entries, SMTP routes, certificate, resolver, trust pool and
+	// MTA-STS engine), rebuilt after a commit. The shell's background delivery is
+	// paused until release is called, so that a command's delivery and its report
+	// are its own; Delivery waits for a background round in progress (until ctx
+	// ends). Nil when the session cannot deliver.
+	Delivery func(ctx context.Context) (r *delivery.Runner, release func(), err error)
 	// Dial opens the TCP connections of network commands (telnet, probes, fetches):
 	// nil means a plain net.Dialer. Tests use it to send the real ports (25, 443) of
 	// a name to listeners on ephemeral loopback ports. addr is "ip:port", host the

@@ -12,13 +12,16 @@ import (
 	"os"
 	"os/signal"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/spf13/afero"
 
+	"github.com/segcli/segcli/engine/delivery"
 	"github.com/segcli/segcli/engine/dns"
 	"github.com/segcli/segcli/engine/maillog"
 	"github.com/segcli/segcli/engine/mtasts"
+	"github.com/segcli/segcli/engine/queue"
 	"github.com/segcli/segcli/engine/trust"
 	"github.com/segcli/segcli/store"
 )
@@ -49,16 +52,26 @@ type Config struct {
 	MTASTS func() (*mtasts.Engine, error)
 	Log    maillog.Logger
 	Dial   func(ctx context.Context, network, addr, host string) (net.Conn, error)
+	// MailLog, Queue and Delivery: see Env.
+	MailLog  *maillog.File
+	Queue    *queue.Queue
+	Delivery func(ctx context.Context) (*delivery.Runner, func(), error)
+	// Background are tasks that run while Run reads commands (the retries of
+	// deferred mail): each starts with Run and gets a context that is cancelled
+	// when Run returns, which waits for them to end. They must not print: the
+	// screen belongs to the prompt. RunBatch does not start them.
+	Background []func(ctx context.Context)
 }
 
 // Shell runs commands from the table against one session.
 type Shell struct {
-	env     *Env
-	tab     *table
-	lr      LineReader
-	signals bool
-	failed  bool
-	done    bool
+	env        *Env
+	tab        *table
+	lr         LineReader
+	signals    bool
+	failed     bool
+	done       bool
+	background []func(ctx context.Context)
 }
 
 // New returns a shell with the given commands plus its own help, quit and exit.
@@ -69,7 +82,7 @@ func New(cfg Config, cmds ...Command) *Shell {
 	if cfg.Log == nil {
 		cfg.Log = maillog.Discard{}
 	}
-	s := &Shell{lr: cfg.In, signals: cfg.Signals}
+	s := &Shell{lr: cfg.In, signals: cfg.Signals, background: cfg.Background}
 	s.env = &Env{
 		Out: cfg.Out, Err: cfg.Err,
 		P:       NewPrompter(cfg.In, cfg.Out),
@@ -81,6 +94,9 @@ func New(cfg Config, cmds ...Command) *Shell {
 		MTASTS:   cfg.MTASTS,
 		Log:      cfg.Log,
 		Dial:     cfg.Dial,
+		MailLog:  cfg.MailLog,
+		Queue:    cfg.Queue,
+		Delivery: cfg.Delivery,
 		pager:    cfg.Pager,
 	}
 	s.env.Hostname = func() string {
@@ -110,8 +126,10 @@ func (s *Shell) Commands() []Command { return append([]Command(nil), s.tab.cmds.
 func (s *Shell) Prompt() string { return s.env.Hostname() + "> " }
 
 // Run is the REPL: it reads command lines until quit, or EOF. It returns the exit
-// status: 0, or 1 when a command failed.
+// status: 0, or 1 when a command failed. The background tasks run meanwhile.
 func (s *Shell) Run(ctx context.Context) int {
+	stop := s.startBackground(ctx)
+	defer stop()
 	for !s.done {
 		line, err := s.lr.ReadLine(s.Prompt(), s.complete)
 		switch {
@@ -137,6 +155,23 @@ func (s *Shell) Run(ctx context.Context) int {
 		}
 	}
 	return s.status()
+}
+
+// startBackground starts the background tasks and returns the function that
+// cancels them and waits for them to end.
+func (s *Shell) startBackground(ctx context.Context) func() {
+	if len(s.background) == 0 {
+		return func() {}
+	}
+	bctx, cancel := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	for _, task := range s.background {
+		wg.Go(func() { task(bctx) })
+	}
+	return func() {
+		cancel()
+		wg.Wait()
+	}
 }
 
 // RunBatch runs one command line (-c) without the main prompt and returns the exit

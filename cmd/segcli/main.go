@@ -11,8 +11,10 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/spf13/afero"
@@ -32,12 +34,13 @@ func main() { os.Exit(run(context.Background(), os.Args[1:], os.Stdin, os.Stdout
 
 const usage = `usage: segcli [--data-dir DIR] [--hostname NAME] [--resolver HOST[:PORT]] [--ca-file PEM]
               [-c "CMD; CMD ..."] [--replay FILE [--update]] [--record FILE] [--version]
+       segcli [--data-dir DIR] [--resolver HOST[:PORT]] [--ca-file PEM] --run-queue
 `
 
 // options are the parsed command line.
 type options struct {
 	dataDir, hostname, command, record, replay, resolver, caFile string
-	update, version                                              bool
+	update, version, runQueue                                    bool
 }
 
 func parseFlags(args []string, stderr io.Writer) (options, error) {
@@ -53,6 +56,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.StringVar(&o.replay, "replay", "", "replay the transcript FILE and compare")
 	fs.BoolVar(&o.update, "update", false, "with --replay: rewrite FILE with the new screen")
 	fs.BoolVar(&o.version, "version", false, "print the version")
+	fs.BoolVar(&o.runQueue, "run-queue", false, "deliver the queued mail that is due, refresh the MTA-STS policies close to expiry, and exit")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return o, err
@@ -66,6 +70,8 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 		return o, errors.New("segcli: --update needs --replay FILE")
 	case o.replay != "" && (o.command != "" || o.record != ""):
 		return o, errors.New("segcli: --replay cannot be combined with -c or --record")
+	case o.runQueue && (o.command != "" || o.record != "" || o.replay != ""):
+		return o, errors.New("segcli: --run-queue cannot be combined with -c, --replay or --record")
 	case o.resolver != "" && badServer(o.resolver) != nil:
 		return o, fmt.Errorf("segcli: --resolver: %v", badServer(o.resolver))
 	case o.hostname != "" && store.ValidHostname(o.hostname) != nil:
@@ -126,7 +132,10 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	fsys := afero.NewBasePathFs(afero.NewOsFs(), dir)
 	locker := store.FileLocker{Path: filepath.Join(dir, "config", ".lock")}
 	if o.replay != "" {
-		return replay(ctx, o, fsys, locker, cas, stdout, stderr)
+		return replay(ctx, o, dir, fsys, locker, cas, stdout, stderr)
+	}
+	if o.runQueue {
+		return runQueue(ctx, o, dir, fsys, locker, cas, stderr)
 	}
 	return interactive(ctx, o, dir, fsys, locker, cas, stdin, stdout, stderr)
 }
@@ -167,7 +176,10 @@ func interactive(ctx context.Context, o options, dir string, fsys afero.Fs, lock
 		Fs: fsys, Locker: locker, In: lr, Out: stdout, Err: stderr, Now: now,
 		User: store.CurrentUser(), Hostname: hostOr(host), Prompt: host,
 		Terminal: terminal, Pager: pager, Signals: terminal, Resolver: o.resolver, ExtraCAs: cas,
-		HTTPSProxy: httpsProxy(),
+		HTTPSProxy: httpsProxy(), DataDir: dir,
+		// Deferred mail is retried while an interactive session is open; not under
+		// -c, and not while recording (the replay must see the same queue).
+		Background: o.command == "" && o.record == "",
 	})
 	if err != nil {
 		fmt.Fprintf(stderr, "segcli: %v\n", err)
@@ -218,7 +230,7 @@ func (r *recording) ReadSecret(prompt string) (string, error) {
 	return s, err
 }
 
-func replay(ctx context.Context, o options, fsys afero.Fs, locker store.Locker, cas []byte, stdout, stderr io.Writer) int {
+func replay(ctx context.Context, o options, dir string, fsys afero.Fs, locker store.Locker, cas []byte, stdout, stderr io.Writer) int {
 	data, err := os.ReadFile(o.replay)
 	if err != nil {
 		fmt.Fprintf(stderr, "segcli: %v\n", err)
@@ -229,7 +241,7 @@ func replay(ctx context.Context, o options, fsys afero.Fs, locker store.Locker, 
 		fmt.Fprintf(stderr, "segcli: %s: %v\n", o.replay, err)
 		return 1
 	}
-	res, err := transcripts.Replay(ctx, t, fsys, nil, commands.Runner(commands.Options{Fs: fsys, Locker: locker, Prompt: o.hostname, Resolver: o.resolver, ExtraCAs: cas, HTTPSProxy: httpsProxy()}))
+	res, err := transcripts.Replay(ctx, t, fsys, nil, commands.Runner(commands.Options{Fs: fsys, Locker: locker, Prompt: o.hostname, Resolver: o.resolver, ExtraCAs: cas, HTTPSProxy: httpsProxy(), DataDir: dir}))
 	if err != nil {
 		fmt.Fprintf(stderr, "segcli: %s: %v\n", o.replay, err)
 		return 1
@@ -248,6 +260,24 @@ func replay(ctx context.Context, o options, fsys afero.Fs, locker store.Locker, 
 		return 0
 	}
 	fmt.Fprintf(stdout, "%s: replay matches (%d lines)\n", o.replay, strings.Count(t.Screen, "\n"))
+	return 0
+}
+
+// runQueue is --run-queue: the queue is delivered until nothing is due and the
+// MTA-STS policies close to expiry are refreshed; what happened is in the mail
+// log, and only errors are printed (cron mails any output). SIGINT and SIGTERM
+// end the run: deliveries in flight are recorded as far as the servers answered.
+func runQueue(ctx context.Context, o options, dir string, fsys afero.Fs, locker store.Locker, cas []byte, stderr io.Writer) int {
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	_, err := commands.RunQueue(ctx, commands.Options{
+		Fs: fsys, Locker: locker, DataDir: dir, User: store.CurrentUser(), Hostname: hostOr(o.hostname),
+		Resolver: o.resolver, ExtraCAs: cas, HTTPSProxy: httpsProxy(),
+	})
+	if err != nil {
+		fmt.Fprintf(stderr, "segcli: %v\n", err)
+		return 1
+	}
 	return 0
 }
 

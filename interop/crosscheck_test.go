@@ -97,7 +97,8 @@ func swaks(s *sc, m mx, host string, verify bool, to, subject string) verdict {
 // (valid chain, another name), "chain" (no chain to a trusted CA), or "".
 func pkixFailure(msg string) string {
 	switch {
-	case regexp.MustCompile(`certificate is valid for .*, not `).MatchString(msg):
+	case regexp.MustCompile(`certificate is valid for .*, not `).MatchString(msg),
+		strings.Contains(msg, "peer cert does not match domain"): // Go's words, the appliance's words
 		return "name"
 	case strings.Contains(msg, "unknown authority"), strings.Contains(msg, "not standards compliant"):
 		return "chain"

@@ -10,6 +10,7 @@ import (
 
 	"github.com/segcli/segcli/engine/dns"
 	"github.com/segcli/segcli/engine/maillog"
+	"github.com/segcli/segcli/internal/dnstest"
 )
 
 // testZone returns what the fake validating resolver knows, in zone-file
@@ -130,7 +131,7 @@ func startZone(tb testing.TB, p pki) (*fakeDNS, string) {
 		f.servfail[n] = true
 	}
 	f.silent["_25._tcp.mx.timeout-tlsa.test."] = true
-	return f, startDNS(tb, f)
+	return f, dnstest.Serve(tb, f)
 }
 
 // summary renders a DomainResult as lines, for comparison.

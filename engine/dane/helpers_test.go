@@ -2,16 +2,11 @@ package dane
 
 import (
 	"context"
-	"crypto"
 	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/sha256"
 	"crypto/sha512"
 	"crypto/tls"
 	"crypto/x509"
-	"crypto/x509/pkix"
-	"math/big"
 	"net"
 	"strings"
 	"sync"
@@ -21,6 +16,7 @@ import (
 	mdns "github.com/miekg/dns"
 
 	"github.com/segcli/segcli/engine/dns"
+	"github.com/segcli/segcli/internal/pkitest"
 )
 
 // now is the tests' clock.
@@ -44,17 +40,9 @@ type certSpec struct {
 }
 
 // newCert issues a certificate for spec, signed by parent (self-signed when
-// parent is nil).
+// parent is nil), valid for a year either side of now unless spec says.
 func newCert(tb testing.TB, spec certSpec, parent *cert) cert {
 	tb.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	sn, err := rand.Int(rand.Reader, big.NewInt(1<<62))
-	if err != nil {
-		tb.Fatal(err)
-	}
 	nb, na := spec.notBefore, spec.notAfter
 	if nb.IsZero() {
 		nb = now.Add(-365 * 24 * time.Hour)
@@ -62,34 +50,12 @@ func newCert(tb testing.TB, spec certSpec, parent *cert) cert {
 	if na.IsZero() {
 		na = now.Add(365 * 24 * time.Hour)
 	}
-	tmpl := &x509.Certificate{
-		SerialNumber:          sn,
-		Subject:               pkix.Name{CommonName: spec.cn},
-		DNSNames:              spec.dnsNames,
-		NotBefore:             nb,
-		NotAfter:              na,
-		BasicConstraintsValid: true,
-		IsCA:                  spec.ca,
-		KeyUsage:              x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-	}
-	if spec.ca {
-		tmpl.KeyUsage |= x509.KeyUsageCertSign
-		tmpl.ExtKeyUsage = nil
-	}
-	signer, signerKey := tmpl, crypto.Signer(key)
+	var p *pkitest.Cert
 	if parent != nil {
-		signer, signerKey = parent.x509, parent.key
+		p = &pkitest.Cert{Cert: parent.x509, Key: parent.key}
 	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, signer, key.Public(), signerKey)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	c, err := x509.ParseCertificate(der)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return cert{c, key}
+	c := pkitest.Issue(tb, pkitest.Spec{CN: spec.cn, DNSNames: spec.dnsNames, CA: spec.ca, NotBefore: nb, NotAfter: na}, p)
+	return cert{c.Cert, c.Key}
 }
 
 // pki is the set of certificates the tests use.
@@ -377,44 +343,6 @@ func (f *fakeDNS) ServeDNS(w mdns.ResponseWriter, req *mdns.Msg) {
 	}
 	m.AuthenticatedData = secure
 	w.WriteMsg(m)
-}
-
-// startDNS runs h on 127.0.0.1 over UDP and TCP on one port, until the test
-// ends, and returns the address.
-func startDNS(tb testing.TB, h mdns.Handler) string {
-	tb.Helper()
-	var (
-		pc net.PacketConn
-		l  net.Listener
-	)
-	for range 10 {
-		var err error
-		pc, err = net.ListenPacket("udp", "127.0.0.1:0")
-		if err != nil {
-			tb.Fatal(err)
-		}
-		l, err = net.Listen("tcp", pc.LocalAddr().String())
-		if err == nil {
-			break
-		}
-		pc.Close()
-		pc = nil
-	}
-	if pc == nil {
-		tb.Fatal("no free port for UDP and TCP")
-	}
-	var wg sync.WaitGroup
-	wg.Add(2)
-	udp := &mdns.Server{PacketConn: pc, Handler: h, NotifyStartedFunc: wg.Done}
-	tcp := &mdns.Server{Listener: l, Handler: h, NotifyStartedFunc: wg.Done}
-	go udp.ActivateAndServe()
-	go tcp.ActivateAndServe()
-	wg.Wait()
-	tb.Cleanup(func() {
-		udp.Shutdown()
-		tcp.Shutdown()
-	})
-	return pc.LocalAddr().String()
 }
 
 // newResolver returns an engine/dns resolver that asks only addr.

@@ -13,6 +13,7 @@ import (
 
 	"github.com/segcli/segcli/engine/queue"
 	"github.com/segcli/segcli/engine/tlspolicy"
+	"github.com/segcli/segcli/internal/dnstest"
 )
 
 // certKind says which certificate a row's server presents.
@@ -214,9 +215,9 @@ func TestDestinationDNS(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			w := newWorld(t)
-			w.dns.add(tt.zone...)
+			w.dns.Add(tt.zone...)
 			if tt.servfail != "" {
-				w.dns.fail(tt.servfail)
+				w.dns.SetSpecial(tt.servfail, dnstest.ServFail)
 			}
 			res := w.deliver(t, Destination{}, "rcpt@"+tt.domain)
 			if res.Status != tt.wantStatus || !strings.HasPrefix(res.Reason, tt.wantReason) {
@@ -243,7 +244,7 @@ func TestImplicitMX(t *testing.T) {
 // one gets the message.
 func TestNextMXAfterConnectFailure(t *testing.T) {
 	w := newWorld(t)
-	w.dns.add("two.test. 300 IN MX 10 down.two.test.", "down.two.test. 300 IN A 127.0.0.1")
+	w.dns.Add("two.test. 300 IN MX 10 down.two.test.", "down.two.test. 300 IN A 127.0.0.1")
 	up := w.addMX("two.test", 20, "up.two.test", mxConf{})
 	res := w.deliver(t, Destination{}, "rcpt@two.test")
 	if res.Status != StatusDelivered || len(res.Attempts) != 2 || res.Attempts[0].MX != "down.two.test" || res.Attempts[0].Error == "" {
@@ -336,7 +337,7 @@ func TestDeliverMIDErrors(t *testing.T) {
 // order, the excluded family dropped.
 func TestIPSortPlan(t *testing.T) {
 	w := newWorld(t)
-	w.dns.add("ip.test. 300 IN MX 10 mx.ip.test.", "mx.ip.test. 300 IN A 127.0.0.1", "mx.ip.test. 300 IN AAAA ::1",
+	w.dns.Add("ip.test. 300 IN MX 10 mx.ip.test.", "mx.ip.test. 300 IN A 127.0.0.1", "mx.ip.test. 300 IN AAAA ::1",
 		"v4.test. 300 IN MX 10 mx.v4.test.", "mx.v4.test. 300 IN A 127.0.0.1")
 	tests := []struct {
 		domain string

@@ -117,7 +117,7 @@ func TestDANESuccessSTSSkipped(t *testing.T) {
 	w := newWorld(t)
 	cert := w.rogue.leaf(t, "mx.dane.test")
 	mx := w.addMX("dane.test", 10, "mx.dane.test", mxConf{cert: cert})
-	w.dns.add("_25._tcp.mx.dane.test. 300 IN TLSA " + tlsa311(cert))
+	w.dns.Add("_25._tcp.mx.dane.test. 300 IN TLSA " + tlsa311(cert))
 	w.policy("dane.test", site{body: policyText("enforce", "other.dane.test")})
 	res := w.deliver(t, Destination{Controls: tlspolicy.Controls{TLS: tlspolicy.TLSPreferred, DANE: tlspolicy.DANEOpportunistic, MTASTS: true}}, "rcpt@dane.test")
 	wantResult(t, res, `{"mid": 1, "status": "delivered", "security": "dane",
@@ -146,7 +146,7 @@ func TestDANESuccessSTSSkipped(t *testing.T) {
 	if _, _, _, snis := mx.stats(); !cmp.Equal(snis, []string{"mx.dane.test"}) {
 		t.Errorf("SNI %v, want the TLSA base domain mx.dane.test", snis)
 	}
-	if n := w.dns.asked("_mta-sts.dane.test. TXT"); n != 0 || w.web.hitCount("dane.test") != 0 {
+	if n := w.dns.Asked("_mta-sts.dane.test. TXT"); n != 0 || w.web.hitCount("dane.test") != 0 {
 		t.Errorf("MTA-STS looked up (%d TXT queries, %d fetches): DANE decided", n, w.web.hitCount("dane.test"))
 	}
 }
@@ -157,9 +157,9 @@ func TestDANESuccessSTSSkipped(t *testing.T) {
 func TestDANEMandatoryFailure(t *testing.T) {
 	w := newWorld(t)
 	mx1 := w.addMX("danefail.test", 10, "mx1.danefail.test", mxConf{cert: w.ca.leaf(t, "mx1.danefail.test")})
-	w.dns.add("_25._tcp.mx1.danefail.test. 300 IN TLSA " + tlsa311(w.ca.leaf(t, "another.key.test")))
+	w.dns.Add("_25._tcp.mx1.danefail.test. 300 IN TLSA " + tlsa311(w.ca.leaf(t, "another.key.test")))
 	mx2 := w.addMX("danefail.test", 20, "mx2.unsigned.test", mxConf{cert: w.ca.leaf(t, "mx2.unsigned.test")})
-	w.dns.unsign("unsigned.test")
+	w.dns.SetInsecure("unsigned.test")
 	res := w.deliver(t, Destination{Controls: tlspolicy.Controls{TLS: tlspolicy.TLSPreferred, DANE: tlspolicy.DANEMandatory, MTASTS: true}}, "rcpt@danefail.test")
 	wantResult(t, res, `{"mid": 1, "status": "deferred", "security": "none",
 		"attempts": [
@@ -206,7 +206,7 @@ func TestDANEMandatoryFailure(t *testing.T) {
 // applies.
 func TestDANEUnavailableSTSTimeout(t *testing.T) {
 	w := newWorld(t)
-	w.dns.unsign("slow.test")
+	w.dns.SetInsecure("slow.test")
 	w.addMX("slow.test", 10, "mx.slow.test", mxConf{cert: w.rogue.leaf(t, "mx.slow.test")})
 	w.policy("slow.test", site{hang: true})
 	res := w.deliver(t, Destination{Controls: tlspolicy.Controls{TLS: tlspolicy.TLSPreferred, DANE: tlspolicy.DANEOpportunistic, MTASTS: true}}, "rcpt@slow.test")
@@ -287,7 +287,7 @@ func TestHostedDomain(t *testing.T) {
 // is asked for.
 func TestRouteBypassesDANEAndSTS(t *testing.T) {
 	w := newWorld(t)
-	w.dns.add("routed.test. 300 IN MX 10 mx.routed.test.", "mx.routed.test. 300 IN A 127.0.0.1",
+	w.dns.Add("routed.test. 300 IN MX 10 mx.routed.test.", "mx.routed.test. 300 IN A 127.0.0.1",
 		"_25._tcp.mx.routed.test. 300 IN TLSA "+tlsa311(w.ca.leaf(t, "unrelated.test")))
 	w.policy("routed.test", site{body: policyText("enforce", "mx.routed.test")})
 	relay := w.addHost("relay.test", mxConf{cert: w.rogue.leaf(t, "relay.test")})
@@ -318,7 +318,7 @@ func TestRouteBypassesDANEAndSTS(t *testing.T) {
 		t.Errorf("the relay got %d messages, want 1", len(mails))
 	}
 	for _, q := range []string{"_25._tcp.mx.routed.test. TLSA", "_mta-sts.routed.test. TXT", "routed.test. MX"} {
-		if n := w.dns.asked(q); n != 0 {
+		if n := w.dns.Asked(q); n != 0 {
 			t.Errorf("%d queries for %s, want none for a routed domain", n, q)
 		}
 	}

@@ -3,17 +3,10 @@ package delivery
 import (
 	"bufio"
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/sha256"
 	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/hex"
-	"encoding/pem"
 	"fmt"
-	"math/big"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -24,7 +17,6 @@ import (
 	"testing"
 	"time"
 
-	mdns "github.com/miekg/dns"
 	"github.com/spf13/afero"
 
 	"github.com/segcli/segcli/engine/dns"
@@ -32,6 +24,8 @@ import (
 	"github.com/segcli/segcli/engine/mtasts"
 	"github.com/segcli/segcli/engine/queue"
 	"github.com/segcli/segcli/engine/trust"
+	"github.com/segcli/segcli/internal/dnstest"
+	"github.com/segcli/segcli/internal/pkitest"
 )
 
 // TestMain runs the crash test's child when asked, and otherwise fails the
@@ -88,55 +82,22 @@ var (
 
 // testCA issues certificates.
 type testCA struct {
-	cert *x509.Certificate
-	key  *ecdsa.PrivateKey
-	pem  []byte
+	ca  *pkitest.Cert
+	pem []byte
 }
 
 func newCA(tb testing.TB, name string) *testCA {
 	tb.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: name},
-		NotBefore: validFrom, NotAfter: validUntil,
-		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	cert, err := x509.ParseCertificate(der)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return &testCA{cert: cert, key: key, pem: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})}
+	ca := pkitest.Issue(tb, pkitest.Spec{CN: name, CA: true, NotBefore: validFrom, NotAfter: validUntil, Serial: 1}, nil)
+	return &testCA{ca: ca, pem: ca.PEM()}
 }
 
 // leaf issues a server certificate for names (the first is the CN).
 func (ca *testCA) leaf(tb testing.TB, names ...string) *tls.Certificate {
 	tb.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	serial, _ := rand.Int(rand.Reader, big.NewInt(1<<62))
-	tmpl := &x509.Certificate{
-		SerialNumber: serial, Subject: pkix.Name{CommonName: names[0]}, DNSNames: names,
-		NotBefore: validFrom, NotAfter: validUntil,
-		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.cert, &key.PublicKey, ca.key)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	leaf, err := x509.ParseCertificate(der)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return &tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key, Leaf: leaf}
+	c := pkitest.Issue(tb, pkitest.Spec{CN: names[0], DNSNames: names, NotBefore: validFrom, NotAfter: validUntil}, ca.ca)
+	tc := c.TLS()
+	return &tc
 }
 
 // tlsa311 returns the "3 1 1" TLSA data of a certificate.
@@ -147,158 +108,10 @@ func tlsa311(c *tls.Certificate) string {
 
 // ---- DNS: a validating resolver on 127.0.0.1 ----
 
-// fakeDNS plays a validating recursive resolver: AD is set when every name of
-// the answer is outside the unsigned zones. Names in servfail get SERVFAIL.
-type fakeDNS struct {
-	mu       sync.Mutex
-	rrs      map[string][]mdns.RR
-	unsigned []string
-	servfail map[string]bool
-	queries  map[string]int // "name TYPE"
-}
-
-func newFakeDNS() *fakeDNS {
-	return &fakeDNS{rrs: map[string][]mdns.RR{}, servfail: map[string]bool{}, queries: map[string]int{}}
-}
-
-// add adds zone-file records.
-func (f *fakeDNS) add(lines ...string) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	for _, l := range lines {
-		rr, err := mdns.NewRR(l)
-		if err != nil {
-			panic(fmt.Sprintf("bad test record %q: %v", l, err))
-		}
-		name := mdns.CanonicalName(rr.Header().Name)
-		f.rrs[name] = append(f.rrs[name], rr)
-	}
-}
-
-// fail makes name answer SERVFAIL.
-func (f *fakeDNS) fail(name string) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.servfail[mdns.CanonicalName(name)] = true
-}
-
-func (f *fakeDNS) unsign(zone string) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.unsigned = append(f.unsigned, mdns.CanonicalName(zone))
-}
-
-func (f *fakeDNS) asked(key string) int {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return f.queries[key]
-}
-
-func (f *fakeDNS) insecure(name string) bool {
-	for _, u := range f.unsigned {
-		if name == u || strings.HasSuffix(name, "."+u) {
-			return true
-		}
-	}
-	return false
-}
-
-func (f *fakeDNS) exists(name string) bool {
-	for owner := range f.rrs {
-		if owner == name || strings.HasSuffix(owner, "."+name) {
-			return true
-		}
-	}
-	return false
-}
-
+// fakeSOA is the SOA of the fake resolver's one zone, test.: records come from
+// the tests (w.dns.Add), SERVFAIL names from w.dns.SetSpecial and unsigned zones
+// from w.dns.SetInsecure.
 const fakeSOA = "test. 300 IN SOA ns.test. hostmaster.test. 1 7200 900 1209600 300"
-
-func (f *fakeDNS) ServeDNS(w mdns.ResponseWriter, req *mdns.Msg) {
-	if len(req.Question) != 1 {
-		return
-	}
-	q := req.Question[0]
-	name := mdns.CanonicalName(q.Name)
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.queries[name+" "+mdns.TypeToString[q.Qtype]]++
-	m := new(mdns.Msg)
-	m.SetReply(req)
-	m.RecursionAvailable = true
-	opt := &mdns.OPT{Hdr: mdns.RR_Header{Name: ".", Rrtype: mdns.TypeOPT}}
-	opt.SetUDPSize(1232)
-	if o := req.IsEdns0(); o != nil && o.Do() {
-		opt.SetDo()
-	}
-	m.Extra = append(m.Extra, opt)
-	if f.servfail[name] {
-		m.Rcode = mdns.RcodeServerFailure
-		w.WriteMsg(m)
-		return
-	}
-	secure := !f.insecure(name)
-	found := false
-	var cname mdns.RR
-	for _, rr := range f.rrs[name] {
-		switch rr.Header().Rrtype {
-		case q.Qtype:
-			m.Answer = append(m.Answer, rr)
-			found = true
-		case mdns.TypeCNAME:
-			cname = rr
-		}
-	}
-	switch {
-	case found:
-	case cname != nil:
-		m.Answer = append(m.Answer, cname)
-	default:
-		if !f.exists(name) {
-			m.Rcode = mdns.RcodeNameError
-		}
-		soa, _ := mdns.NewRR(fakeSOA)
-		m.Ns = append(m.Ns, soa)
-	}
-	m.AuthenticatedData = secure
-	w.WriteMsg(m)
-}
-
-// startDNS runs h on 127.0.0.1 over UDP and TCP on one port until the test
-// ends.
-func startDNS(tb testing.TB, h mdns.Handler) string {
-	tb.Helper()
-	var (
-		pc net.PacketConn
-		l  net.Listener
-	)
-	for range 10 {
-		var err error
-		if pc, err = net.ListenPacket("udp", "127.0.0.1:0"); err != nil {
-			tb.Fatal(err)
-		}
-		if l, err = net.Listen("tcp", pc.LocalAddr().String()); err == nil {
-			break
-		}
-		pc.Close()
-		pc = nil
-	}
-	if pc == nil {
-		tb.Fatal("no free port for UDP and TCP")
-	}
-	var wg sync.WaitGroup
-	wg.Add(2)
-	udp := &mdns.Server{PacketConn: pc, Handler: h, NotifyStartedFunc: wg.Done}
-	tcp := &mdns.Server{Listener: l, Handler: h, NotifyStartedFunc: wg.Done}
-	go udp.ActivateAndServe()
-	go tcp.ActivateAndServe()
-	wg.Wait()
-	tb.Cleanup(func() {
-		udp.Shutdown()
-		tcp.Shutdown()
-	})
-	return pc.LocalAddr().String()
-}
 
 // ---- policy hosts ----
 
@@ -603,7 +416,7 @@ func doneCtx(done chan struct{}) context.Context {
 // a queue, all local.
 type world struct {
 	tb      testing.TB
-	dns     *fakeDNS
+	dns     *dnstest.Resolver
 	dnsAddr string
 	ca      *testCA // trusted
 	rogue   *testCA // not trusted
@@ -622,11 +435,11 @@ type world struct {
 func newWorld(tb testing.TB) *world {
 	tb.Helper()
 	w := &world{
-		tb: tb, dns: newFakeDNS(), ca: newCA(tb, "delivery test CA"), rogue: newCA(tb, "untrusted CA"),
+		tb: tb, dns: dnstest.NewResolver(dnstest.Options{Zone: fakeSOA}), ca: newCA(tb, "delivery test CA"), rogue: newCA(tb, "untrusted CA"),
 		log: &maillog.Memory{Level: maillog.Debug}, mx: map[string]*mxServer{}, fs: afero.NewMemMapFs(),
 		ids: maillog.NewMemoryCounters(),
 	}
-	w.dnsAddr = startDNS(tb, w.dns)
+	w.dnsAddr = dnstest.Serve(tb, w.dns)
 	w.web = startPolicyServer(tb, w.ca)
 	pool, err := trust.New(trust.Options{Extra: [][]byte{w.ca.pem}})
 	if err != nil {
@@ -697,13 +510,13 @@ func (w *world) engine() *Engine {
 // addMX publishes "domain MX pref host", host's A record 127.0.0.1 and runs
 // its SMTP server (once per host).
 func (w *world) addMX(domain string, pref int, host string, conf mxConf) *mxServer {
-	w.dns.add(fmt.Sprintf("%s. 300 IN MX %d %s.", domain, pref, host))
+	w.dns.Add(fmt.Sprintf("%s. 300 IN MX %d %s.", domain, pref, host))
 	return w.addHost(host, conf)
 }
 
 // addHost publishes host's A record 127.0.0.1 and runs its SMTP server.
 func (w *world) addHost(host string, conf mxConf) *mxServer {
-	w.dns.add(fmt.Sprintf("%s. 300 IN A 127.0.0.1", host))
+	w.dns.Add(fmt.Sprintf("%s. 300 IN A 127.0.0.1", host))
 	s := startMX(w.tb, host, conf)
 	w.mu.Lock()
 	w.mx[host] = s
@@ -713,7 +526,7 @@ func (w *world) addHost(host string, conf mxConf) *mxServer {
 
 // policy publishes an MTA-STS record and policy for domain.
 func (w *world) policy(domain string, s site) {
-	w.dns.add(fmt.Sprintf(`_mta-sts.%s. 300 IN TXT "v=STSv1; id=20260101;"`, domain),
+	w.dns.Add(fmt.Sprintf(`_mta-sts.%s. 300 IN TXT "v=STSv1; id=20260101;"`, domain),
 		fmt.Sprintf("mta-sts.%s. 300 IN A 127.0.0.1", domain))
 	w.web.mu.Lock()
 	w.web.sites[domain] = s

@@ -11,6 +11,8 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	mdns "github.com/miekg/dns"
+
+	"github.com/segcli/segcli/internal/dnstest"
 )
 
 func datas(rrs []RR) []string {
@@ -202,14 +204,14 @@ func silentAddr(t *testing.T) string {
 
 func TestRetryNextServer(t *testing.T) {
 	f := newFakeDNS()
-	good := startServer(t, f)
+	good := dnstest.Serve(t, f)
 	tests := []struct {
 		name  string
 		first string
 	}{
 		{"closed port", deadAddr(t)},
 		{"never answers", silentAddr(t)},
-		{"refuses", startServer(t, mdns.HandlerFunc(func(w mdns.ResponseWriter, req *mdns.Msg) {
+		{"refuses", dnstest.Serve(t, mdns.HandlerFunc(func(w mdns.ResponseWriter, req *mdns.Msg) {
 			m := new(mdns.Msg)
 			m.SetRcode(req, mdns.RcodeRefused)
 			w.WriteMsg(m)

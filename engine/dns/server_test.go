@@ -2,13 +2,14 @@ package dns
 
 import (
 	"fmt"
-	"net"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	mdns "github.com/miekg/dns"
+
+	"github.com/segcli/segcli/internal/dnstest"
 )
 
 // fakeName is how the fake validating resolver answers for one name.
@@ -232,44 +233,6 @@ func (f *fakeDNS) ServeDNS(w mdns.ResponseWriter, req *mdns.Msg) {
 	w.WriteMsg(m)
 }
 
-// startServer runs h on 127.0.0.1 over UDP and TCP on the same port and
-// returns the address.
-func startServer(tb testing.TB, h mdns.Handler) string {
-	tb.Helper()
-	var (
-		pc net.PacketConn
-		l  net.Listener
-	)
-	for range 10 {
-		var err error
-		pc, err = net.ListenPacket("udp", "127.0.0.1:0")
-		if err != nil {
-			tb.Fatal(err)
-		}
-		l, err = net.Listen("tcp", pc.LocalAddr().String())
-		if err == nil {
-			break
-		}
-		pc.Close()
-		pc = nil
-	}
-	if pc == nil {
-		tb.Fatal("no free port for UDP and TCP")
-	}
-	var wg sync.WaitGroup
-	wg.Add(2)
-	udp := &mdns.Server{PacketConn: pc, Handler: h, NotifyStartedFunc: wg.Done}
-	tcp := &mdns.Server{Listener: l, Handler: h, NotifyStartedFunc: wg.Done}
-	go udp.ActivateAndServe()
-	go tcp.ActivateAndServe()
-	wg.Wait()
-	tb.Cleanup(func() {
-		udp.Shutdown()
-		tcp.Shutdown()
-	})
-	return pc.LocalAddr().String()
-}
-
 // fakeClock is an injectable clock.
 type fakeClock struct {
 	mu sync.Mutex
@@ -297,7 +260,7 @@ func (c *fakeClock) Advance(d time.Duration) {
 func testResolver(tb testing.TB, cfg Config) (*Resolver, *fakeDNS, string) {
 	tb.Helper()
 	f := newFakeDNS()
-	addr := startServer(tb, f)
+	addr := dnstest.Serve(tb, f)
 	cfg.Servers = append(cfg.Servers, Server{Addr: addr})
 	if cfg.Timeout == 0 {
 		cfg.Timeout = 300 * time.Millisecond

@@ -3,14 +3,9 @@ package mtasts
 import (
 	"bufio"
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
-	"crypto/x509/pkix"
 	"fmt"
-	"math/big"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -25,6 +20,8 @@ import (
 
 	"github.com/segcli/segcli/engine/dns"
 	"github.com/segcli/segcli/engine/maillog"
+	"github.com/segcli/segcli/internal/dnstest"
+	"github.com/segcli/segcli/internal/pkitest"
 )
 
 // TestMain fails the run when goroutines started by the tests are still
@@ -198,41 +195,6 @@ func mustRR(s string) mdns.RR {
 	return rr
 }
 
-// startDNS runs h on 127.0.0.1 over UDP and TCP on one port.
-func startDNS(tb testing.TB, h mdns.Handler) string {
-	tb.Helper()
-	var (
-		pc net.PacketConn
-		l  net.Listener
-	)
-	for range 10 {
-		var err error
-		if pc, err = net.ListenPacket("udp", "127.0.0.1:0"); err != nil {
-			tb.Fatal(err)
-		}
-		if l, err = net.Listen("tcp", pc.LocalAddr().String()); err == nil {
-			break
-		}
-		pc.Close()
-		pc = nil
-	}
-	if pc == nil {
-		tb.Fatal("no free port for UDP and TCP")
-	}
-	var wg sync.WaitGroup
-	wg.Add(2)
-	udp := &mdns.Server{PacketConn: pc, Handler: h, NotifyStartedFunc: wg.Done}
-	tcp := &mdns.Server{Listener: l, Handler: h, NotifyStartedFunc: wg.Done}
-	go udp.ActivateAndServe()
-	go tcp.ActivateAndServe()
-	wg.Wait()
-	tb.Cleanup(func() {
-		udp.Shutdown()
-		tcp.Shutdown()
-	})
-	return pc.LocalAddr().String()
-}
-
 // ---- certificates ----
 
 var (
@@ -243,66 +205,26 @@ var (
 
 // testCA issues certificates for the tests.
 type testCA struct {
-	cert *x509.Certificate
-	key  *ecdsa.PrivateKey
+	ca   *pkitest.Cert
 	pool *x509.CertPool
 }
 
 func newCA(tb testing.TB, name string) *testCA {
 	tb.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber:          big.NewInt(1),
-		Subject:               pkix.Name{CommonName: name},
-		NotBefore:             validFrom,
-		NotAfter:              validUntil,
-		IsCA:                  true,
-		BasicConstraintsValid: true,
-		KeyUsage:              x509.KeyUsageCertSign,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	cert, err := x509.ParseCertificate(der)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	pool := x509.NewCertPool()
-	pool.AddCert(cert)
-	return &testCA{cert: cert, key: key, pool: pool}
+	ca := pkitest.Issue(tb, pkitest.Spec{CN: name, CA: true, NotBefore: validFrom, NotAfter: validUntil, Serial: 1}, nil)
+	return &testCA{ca: ca, pool: pkitest.Pool(ca)}
 }
 
-// leaf issues a server certificate for names, valid from notBefore to
+// leaf issues a server certificate for names, valid from validFrom to
 // notAfter. A nil ca makes it self-signed.
 func (ca *testCA) leaf(tb testing.TB, notAfter time.Time, names ...string) *tls.Certificate {
 	tb.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	serial, _ := rand.Int(rand.Reader, big.NewInt(1<<62))
-	tmpl := &x509.Certificate{
-		SerialNumber: serial,
-		Subject:      pkix.Name{CommonName: names[0]},
-		DNSNames:     names,
-		NotBefore:    validFrom,
-		NotAfter:     notAfter,
-		KeyUsage:     x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-	}
-	parent, signer := tmpl, key
+	var parent *pkitest.Cert
 	if ca != nil {
-		parent, signer = ca.cert, ca.key
+		parent = ca.ca
 	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, parent, &key.PublicKey, signer)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return &tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}
+	c := pkitest.Issue(tb, pkitest.Spec{CN: names[0], DNSNames: names, NotBefore: validFrom, NotAfter: notAfter}, parent)
+	return &tls.Certificate{Certificate: [][]byte{c.Cert.Raw}, PrivateKey: c.Key}
 }
 
 // ---- policy hosts: one HTTPS server, a virtual host per domain ----
@@ -652,7 +574,7 @@ func newWorld(tb testing.TB) *world {
 		log:   &maillog.Memory{Level: maillog.Trace},
 		mx:    map[string]*mxServer{},
 	}
-	w.dnsAddr = startDNS(tb, w.dns)
+	w.dnsAddr = dnstest.Serve(tb, w.dns)
 	w.web = startPolicyServer(tb, w.ca)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

@@ -256,6 +256,8 @@ type policyServer struct {
 	hits   map[string]int              // requests by domain
 	seen   []string                    // "SNI Host METHOD path" of each request
 	writes int                         // writes on the wire (benchmarks)
+
+	stopped chan struct{} // closed when the test ends: hanging handlers return
 }
 
 func startPolicyServer(tb testing.TB, ca *testCA) *policyServer {
@@ -264,12 +266,16 @@ func startPolicyServer(tb testing.TB, ca *testCA) *policyServer {
 		ca: ca, tb: tb,
 		sites: map[string]site{}, certs: map[string]*tls.Certificate{},
 		issued: map[string]*tls.Certificate{}, hits: map[string]int{},
+		stopped: make(chan struct{}),
 	}
 	p.srv = httptest.NewUnstartedServer(http.HandlerFunc(p.serve))
 	p.srv.Listener = &delayListener{Listener: p.srv.Listener, p: p}
 	p.srv.TLS = &tls.Config{GetCertificate: p.cert, SessionTicketsDisabled: true}
 	p.srv.StartTLS()
-	tb.Cleanup(p.srv.Close)
+	tb.Cleanup(func() {
+		close(p.stopped)
+		p.srv.Close()
+	})
 	return p
 }
 
@@ -347,8 +353,16 @@ func (p *policyServer) serve(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, "https://mta-sts.good.test/.well-known/mta-sts.txt", http.StatusMovedPermanently)
 		return
 	case "hang":
-		<-r.Context().Done()
-		return
+		// Never answer: hold the request until the client has certainly given up
+		// (well past any fetch timeout a test sets), then drop the connection
+		// without a response, so that no early wake-up can ever send a 200.
+		hold := time.NewTimer(2 * time.Second)
+		defer hold.Stop()
+		select {
+		case <-hold.C:
+		case <-p.stopped:
+		}
+		panic(http.ErrAbortHandler)
 	case "cl-oversize":
 		w.Header().Set("Content-Length", "100000")
 		w.WriteHeader(http.StatusOK)

@@ -11,13 +11,13 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"runtime"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/spf13/afero"
+	"go.uber.org/goleak"
 
 	"github.com/segcli/segcli/engine/dns"
 	"github.com/segcli/segcli/engine/maillog"
@@ -34,43 +34,7 @@ func TestMain(m *testing.M) {
 	if os.Getenv(crashChildEnv) != "" {
 		os.Exit(crashChild())
 	}
-	code := m.Run()
-	if code == 0 {
-		if leaked := waitLeaks(5 * time.Second); leaked != "" {
-			fmt.Fprintf(os.Stderr, "goroutines left running after the tests:\n%s\n", leaked)
-			code = 1
-		}
-	}
-	os.Exit(code)
-}
-
-// waitLeaks waits until no goroutine runs code of the engine, net, net/http,
-// crypto/tls or miekg/dns, and returns the stacks of those that remain.
-func waitLeaks(d time.Duration) string {
-	deadline := time.Now().Add(d)
-	for {
-		buf := make([]byte, 1<<20)
-		buf = buf[:runtime.Stack(buf, true)]
-		var leaked []string
-		for _, g := range strings.Split(string(buf), "\n\n") {
-			if strings.Contains(g, "TestMain") || strings.Contains(g, "waitLeaks") {
-				continue
-			}
-			for _, mark := range []string{"segcli/engine/", "net.(*", "net/http.", "crypto/tls.", "miekg/dns."} {
-				if strings.Contains(g, mark) {
-					leaked = append(leaked, g)
-					break
-				}
-			}
-		}
-		if len(leaked) == 0 {
-			return ""
-		}
-		if time.Now().After(deadline) {
-			return strings.Join(leaked, "\n\n")
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	goleak.VerifyTestMain(m)
 }
 
 // ---- certificates ----

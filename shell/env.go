@@ -116,3 +116,46 @@ func (e *Env) ConfigPath(name string) (string, error) {
 	}
 	return path.Join(ConfigDir, name), nil
 }
+
+// ReadConfigFile reads the file the operator named from the configuration folder,
+// refusing a missing file, a folder and a file larger than max bytes. Its errors say
+// what to do next; callers add their command's name.
+func (e *Env) ReadConfigFile(name string, max int64) ([]byte, error) {
+	p, err := e.ConfigPath(name)
+	if err != nil {
+		return nil, err
+	}
+	fi, err := e.Fs.Stat(p)
+	switch {
+	case err != nil:
+		return nil, fmt.Errorf("there is no file %q in the %q folder of the data directory: copy it there first", name, ConfigDir)
+	case fi.IsDir():
+		return nil, fmt.Errorf("%q is a folder, not a file", name)
+	case fi.Size() > max:
+		return nil, fmt.Errorf("the file %q is larger than %s", name, byteSize(max))
+	}
+	f, err := e.Fs.Open(p)
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", name, err)
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, max+1))
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", name, err)
+	}
+	if int64(len(data)) > max {
+		return nil, fmt.Errorf("the file %q is larger than %s", name, byteSize(max))
+	}
+	return data, nil
+}
+
+// byteSize renders a size bound for an operator: "64 MiB", "512 KiB", "100 bytes".
+func byteSize(n int64) string {
+	switch {
+	case n >= 1<<20 && n%(1<<20) == 0:
+		return fmt.Sprintf("%d MiB", n>>20)
+	case n >= 1<<10 && n%(1<<10) == 0:
+		return fmt.Sprintf("%d KiB", n>>10)
+	}
+	return fmt.Sprintf("%d bytes", n)
+}

@@ -6,6 +6,10 @@ import (
 	"io"
 	"strconv"
 	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/segcli/segcli/store"
 )
 
 // ErrAbort is returned by every dialog primitive when the operator ended the input
@@ -241,3 +245,39 @@ func (p *Prompter) PasteSecret(question string) (string, error) {
 
 // maxPaste bounds a multi-line paste (a certificate chain fits many times over).
 const maxPaste = 1 << 20
+
+// Sentence turns an error into the line a dialog prints: first letter upper-case,
+// a final full stop.
+func Sentence(err error) string {
+	s := err.Error()
+	if r, n := utf8.DecodeRuneInString(s); r != utf8.RuneError {
+		s = string(unicode.ToUpper(r)) + s[n:]
+	}
+	if !strings.HasSuffix(s, ".") {
+		s += "."
+	}
+	return s
+}
+
+// Domain asks for a domain name until it is valid (store.NormalizeDomain: A-label
+// form, a leading dot for the domain and its subdomains) and check accepts it. An
+// empty answer returns "" (the caller goes back to its menu).
+func (p *Prompter) Domain(question string, check func(string) error) (string, error) {
+	var name string
+	_, err := p.Text(question, "", func(s string) error {
+		name = ""
+		if s == "" {
+			return nil
+		}
+		n, err := store.NormalizeDomain(s)
+		if err != nil {
+			return errors.New(Sentence(err))
+		}
+		if err := check(n); err != nil {
+			return err
+		}
+		name = n
+		return nil
+	})
+	return name, err
+}

@@ -433,20 +433,9 @@ func pasteDialog(ctx context.Context, e *shell.Env) error {
 
 // readConfigFile reads a file the operator named from the configuration folder.
 func readConfigFile(e *shell.Env, file string) ([]byte, error) {
-	p, err := e.ConfigPath(file)
+	data, err := e.ReadConfigFile(file, maxFile)
 	if err != nil {
-		return nil, refuse("%s.", err)
-	}
-	fi, err := e.Fs.Stat(p)
-	if err != nil || fi.IsDir() {
-		return nil, refuse("There is no file %q in the %q folder of the data directory: copy it there first.", file, shell.ConfigDir)
-	}
-	if fi.Size() > maxFile {
-		return nil, refuse("The file %q is larger than %d KiB: it is not a certificate file.", file, maxFile>>10)
-	}
-	data, err := afero.ReadFile(e.Fs, p)
-	if err != nil {
-		return nil, fmt.Errorf("certconfig: read %s: %w", file, err)
+		return nil, refuse("%s", shell.Sentence(err))
 	}
 	return data, nil
 }

@@ -215,18 +215,10 @@ func runSaveConfig(ctx context.Context, e *shell.Env, args []string) error {
 const maxConfigFile = 64 << 20
 
 func runLoadConfig(ctx context.Context, e *shell.Env, args []string) error {
-	name, err := fileArg(e, "loadconfig", args)
-	if err != nil {
-		return err
+	if len(args) != 1 {
+		return fmt.Errorf("usage: loadconfig FILE")
 	}
-	fi, err := e.Fs.Stat(name)
-	if err != nil {
-		return fmt.Errorf("loadconfig: %s: no such file in the configuration directory", args[0])
-	}
-	if fi.Size() > maxConfigFile {
-		return fmt.Errorf("loadconfig: %s is larger than %d MiB", args[0], maxConfigFile>>20)
-	}
-	data, err := afero.ReadFile(e.Fs, name)
+	data, err := e.ReadConfigFile(args[0], maxConfigFile)
 	if err != nil {
 		return fmt.Errorf("loadconfig: %w", err)
 	}

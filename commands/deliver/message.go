@@ -5,12 +5,9 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"io/fs"
 	"net/netip"
 	"strings"
 	"time"
-
-	"github.com/spf13/afero"
 
 	"github.com/segcli/segcli/shell"
 	"github.com/segcli/segcli/store"
@@ -65,24 +62,7 @@ func CheckAddress(s string) (string, error) {
 // readMessage reads the message file name of the data directory's configuration
 // folder.
 func readMessage(e *shell.Env, name string) ([]byte, error) {
-	p, err := e.ConfigPath(name)
-	if err != nil {
-		return nil, err
-	}
-	fi, err := e.Fs.Stat(p)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, fmt.Errorf("no message file %q in the %q folder of the data directory", name, shell.ConfigDir)
-	}
-	if err != nil {
-		return nil, err
-	}
-	if fi.IsDir() {
-		return nil, fmt.Errorf("%q is a folder, not a message file", name)
-	}
-	if fi.Size() > MaxMessageSize {
-		return nil, fmt.Errorf("message file %q is larger than %d MiB", name, MaxMessageSize>>20)
-	}
-	data, err := afero.ReadFile(e.Fs, p)
+	data, err := e.ReadConfigFile(name, MaxMessageSize)
 	if err != nil {
 		return nil, err
 	}

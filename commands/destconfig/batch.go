@@ -144,18 +144,7 @@ func (c *cmd) batchSetup(words []string) error {
 // importFile replaces the (Default) row and every entry with the file's.
 func (c *cmd) importFile(file string) error {
 	const prefix = "destconfig import: "
-	path, err := c.e.ConfigPath(file)
-	if err != nil {
-		return fmt.Errorf("%s%v", prefix, err)
-	}
-	fi, err := c.e.Fs.Stat(path)
-	if err != nil {
-		return fmt.Errorf("%s%s: no such file in the configuration folder of the data directory", prefix, file)
-	}
-	if fi.Size() > maxImportFile {
-		return fmt.Errorf("%s%s is larger than %d MiB", prefix, file, maxImportFile>>20)
-	}
-	data, err := afero.ReadFile(c.e.Fs, path)
+	data, err := c.e.ReadConfigFile(file, maxImportFile)
 	if err != nil {
 		return fmt.Errorf("%s%w", prefix, err)
 	}

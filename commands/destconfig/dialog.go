@@ -7,8 +7,6 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
-	"unicode"
-	"unicode/utf8"
 
 	"github.com/segcli/segcli/shell"
 	"github.com/segcli/segcli/store"
@@ -21,43 +19,10 @@ const (
 	defaultName = "(Default)"
 )
 
-// sentence turns an error into a line of a dialog: capital first letter, final dot.
-func sentence(err error) error {
-	s := err.Error()
-	r, n := utf8.DecodeRuneInString(s)
-	s = string(unicode.ToUpper(r)) + s[n:]
-	if !strings.HasSuffix(s, ".") {
-		s += "."
-	}
-	return errors.New(s)
-}
-
-// askDomain asks for a domain until it is valid and check accepts it; an empty answer
-// returns "" (back to the menu).
-func (c *cmd) askDomain(question string, check func(string) error) (string, error) {
-	var name string
-	_, err := c.e.P.Text(question, "", func(s string) error {
-		name = ""
-		if s == "" {
-			return nil
-		}
-		n, err := store.NormalizeDomain(s)
-		if err != nil {
-			return sentence(err)
-		}
-		if err := check(n); err != nil {
-			return err
-		}
-		name = n
-		return nil
-	})
-	return name, err
-}
-
 func (c *cmd) dialogNew() error {
 	cfg := c.edit()
 	ds := &cfg.Destinations
-	name, err := c.askDomain("Enter the domain you wish to configure.", func(n string) error {
+	name, err := c.e.P.Domain("Enter the domain you wish to configure.", func(n string) error {
 		if _, ok := ds.Index(n); ok {
 			return fmt.Errorf("The domain %s is already configured: use EDIT to change it.", n)
 		}
@@ -77,7 +42,7 @@ func (c *cmd) dialogNew() error {
 
 // askExisting asks for a configured domain.
 func (c *cmd) askExisting(ds *store.Destinations, question string) (string, error) {
-	return c.askDomain(question, func(n string) error {
+	return c.e.P.Domain(question, func(n string) error {
 		if _, ok := ds.Index(n); !ok {
 			return fmt.Errorf("There is no entry for %s: enter a configured domain (LIST shows them).", n)
 		}
@@ -469,7 +434,7 @@ func (c *cmd) dialogDetail() error {
 		}
 		n, err := store.NormalizeDomain(s)
 		if err != nil {
-			return sentence(err)
+			return errors.New(shell.Sentence(err))
 		}
 		if _, ok := ds.Index(n); !ok {
 			return fmt.Errorf("There is no entry for %s: enter a configured domain, \"default\" or \"all\".", n)

@@ -13,7 +13,6 @@ import (
 	"sync"
 
 	"github.com/schollz/progressbar/v3"
-	"github.com/spf13/afero"
 
 	"github.com/segcli/segcli/engine/mtasts"
 	"github.com/segcli/segcli/shell"
@@ -27,20 +26,9 @@ var csvHeader = []string{"domain", "result", "record", "id", "policy", "mode", "
 // that a CSV column or a trailing comment may follow), blank lines and lines starting
 // with # skipped. Every domain is checked before anything runs.
 func readDomains(e *shell.Env, file string) ([]string, error) {
-	p, err := e.ConfigPath(file)
+	data, err := e.ReadConfigFile(file, maxFileSize)
 	if err != nil {
 		return nil, fmt.Errorf("mtastsverify: %w", err)
-	}
-	fi, err := e.Fs.Stat(p)
-	if err != nil || fi.IsDir() {
-		return nil, fmt.Errorf("mtastsverify: there is no file %q in the %q folder of the data directory: copy it there first", file, shell.ConfigDir)
-	}
-	if fi.Size() > maxFileSize {
-		return nil, fmt.Errorf("mtastsverify: the file %q is larger than %d MiB: split it", file, maxFileSize>>20)
-	}
-	data, err := afero.ReadFile(e.Fs, p)
-	if err != nil {
-		return nil, fmt.Errorf("mtastsverify: read %s: %w", file, err)
 	}
 	var domains []string
 	sc := bufio.NewScanner(bytes.NewReader(data))

@@ -227,40 +227,6 @@ func (c *cmd) edit() *store.Config {
 	return cfg
 }
 
-// sentence turns an error into a line of a dialog: capital first letter, final dot.
-func sentence(err error) error {
-	s := err.Error()
-	if s != "" && s[0] >= 'a' && s[0] <= 'z' {
-		s = strings.ToUpper(s[:1]) + s[1:]
-	}
-	if !strings.HasSuffix(s, ".") {
-		s += "."
-	}
-	return errors.New(s)
-}
-
-// askDomain asks for a route domain until it is valid and check accepts it; an empty
-// answer returns "".
-func (c *cmd) askDomain(question string, check func(string) error) (string, error) {
-	var name string
-	_, err := c.e.P.Text(question, "", func(s string) error {
-		name = ""
-		if s == "" {
-			return nil
-		}
-		n, err := store.NormalizeDomain(s)
-		if err != nil {
-			return sentence(err)
-		}
-		if err := check(n); err != nil {
-			return err
-		}
-		name = n
-		return nil
-	})
-	return name, err
-}
-
 func (c *cmd) askHosts(domain, def string) ([]store.RouteHost, error) {
 	var hosts []store.RouteHost
 	q := fmt.Sprintf("Enter the destination hosts, separated by commas, to which you want mail for %s to be delivered.\n"+
@@ -268,7 +234,7 @@ func (c *cmd) askHosts(domain, def string) ([]store.RouteHost, error) {
 	_, err := c.e.P.Text(q, def, func(s string) error {
 		h, err := store.ParseRouteHosts(s)
 		if err != nil {
-			return sentence(err)
+			return errors.New(shell.Sentence(err))
 		}
 		hosts = h
 		return nil
@@ -278,7 +244,7 @@ func (c *cmd) askHosts(domain, def string) ([]store.RouteHost, error) {
 
 func (c *cmd) dialogNew() error {
 	cfg := c.edit()
-	name, err := c.askDomain("Enter the domain you want to route.", func(n string) error {
+	name, err := c.e.P.Domain("Enter the domain you want to route.", func(n string) error {
 		if _, ok := store.RouteIndex(cfg.Routes, n); ok {
 			return fmt.Errorf("A route for %s already exists: use EDIT to change its destinations.", n)
 		}
@@ -298,7 +264,7 @@ func (c *cmd) dialogNew() error {
 }
 
 func (c *cmd) askExisting(routes []store.Route, question string) (string, error) {
-	return c.askDomain(question, func(n string) error {
+	return c.e.P.Domain(question, func(n string) error {
 		if _, ok := store.RouteIndex(routes, n); !ok {
 			return fmt.Errorf("There is no route for %s: enter a routed domain (LIST shows them).", n)
 		}

@@ -8,6 +8,8 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/spf13/afero"
+
+	"github.com/segcli/segcli/internal/atomicfile"
 )
 
 // diskCache returns a FileCache in a real temporary directory, and a
@@ -140,6 +142,10 @@ func TestFileCache(t *testing.T) {
 	// Temporary files a crash left behind are removed by List.
 	tmp := path.Join("mtasts", ".c.test.json.tmp-0123456789ab")
 	if err := afero.WriteFile(c.fs, tmp, []byte("half"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	stale := time.Now().Add(-2 * atomicfile.StaleAfter) // older than any write in progress
+	if err := c.fs.Chtimes(tmp, stale, stale); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := c.List(ctx); err == nil {

@@ -579,6 +579,7 @@ func TestOrphans(t *testing.T) {
 		}
 	}
 	e.fs.Chtimes("queue/msg/7.eml", old, old)
+	e.fs.Chtimes("queue/msg/.9.json.tmp-abc", old, old) // a crashed writer's, not a write in progress
 	e.open(t)
 	for name, want := range map[string]bool{"queue/msg/7.eml": false, "queue/msg/8.eml": true, "queue/msg/.9.json.tmp-abc": false} {
 		if _, err := e.fs.Stat(name); (err == nil) != want {
@@ -592,6 +593,10 @@ func TestOrphans(t *testing.T) {
 func TestConcurrentClaims(t *testing.T) {
 	ctx := context.Background()
 	e := newEnv()
+	// A real directory, as in production: four queues opening the spool while the
+	// others write must not take each other's writes in progress for a crashed
+	// writer's leftovers (this test caught it).
+	e.fs = afero.NewBasePathFs(afero.NewOsFs(), t.TempDir())
 	q := e.open(t)
 	for range 40 {
 		enqueue(t, q, "a@esa.test", "x@example.com")

@@ -11,6 +11,7 @@ import (
 	"os"
 	"path"
 	"strings"
+	"time"
 
 	"github.com/spf13/afero"
 )
@@ -77,14 +78,22 @@ func SyncDir(fs afero.Fs, dir string) error {
 	return nil
 }
 
-// RemoveTemps removes the temporary files a crashed writer left in dir.
+// StaleAfter is how long a temporary file must have been left untouched before
+// RemoveTemps takes it for a crashed writer's: a write in progress (in this process or
+// another sharing the directory) touches its file within milliseconds.
+const StaleAfter = time.Minute
+
+// RemoveTemps removes the temporary files a crashed writer left in dir: those not
+// modified for StaleAfter. It never removes the file of a write in progress.
 func RemoveTemps(fs afero.Fs, dir string) {
 	infos, err := afero.ReadDir(fs, dir)
 	if err != nil {
 		return
 	}
+	now := time.Now()
 	for _, fi := range infos {
-		if !fi.IsDir() && strings.HasPrefix(fi.Name(), ".") && strings.Contains(fi.Name(), TmpMarker) {
+		if !fi.IsDir() && strings.HasPrefix(fi.Name(), ".") && strings.Contains(fi.Name(), TmpMarker) &&
+			now.Sub(fi.ModTime()) > StaleAfter {
 			_ = fs.Remove(path.Join(dir, fi.Name()))
 		}
 	}

@@ -36,6 +36,9 @@ func TestParseArgs(t *testing.T) {
 		{name: "file without value", in: []string{"--file"}, wantErr: "--file needs a value"},
 		{name: "file empty", in: []string{"--file="}, wantErr: "--file needs a file name"},
 		{name: "json with value", in: []string{"--json=yes", "a.example"}, wantErr: "takes no value"},
+		{name: "policy", in: []string{"--policy", "a.example"}, want: options{domain: "a.example", policy: true, concurrency: DefaultConcurrency}},
+		{name: "policy bulk", in: []string{"--file", "d.txt", "-policy", "--csv"}, want: options{file: "d.txt", policy: true, csv: true, concurrency: DefaultConcurrency}},
+		{name: "policy with value", in: []string{"--policy=yes", "a.example"}, wantErr: "takes no value"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

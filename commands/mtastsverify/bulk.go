@@ -97,18 +97,11 @@ func runBulk(ctx context.Context, e *shell.Env, o options) error {
 	if err != nil {
 		return fmt.Errorf("mtastsverify: %w", err)
 	}
-
-	var bar *progressbar.ProgressBar
-	if e.Terminal {
-		bar = progressbar.NewOptions(len(domains),
-			progressbar.OptionSetWriter(e.Err),
-			progressbar.OptionSetDescription("Checking MTA-STS"),
-			progressbar.OptionShowCount(),
-			progressbar.OptionSetPredictTime(true),
-			progressbar.OptionClearOnFinish(),
-			progressbar.OptionThrottle(100_000_000), // 100 ms
-		)
+	if o.policy {
+		return runDecisions(ctx, e, o, eng, domains)
 	}
+
+	bar := newBar(e, len(domains))
 	out := newEmitter(e.Out, o)
 	rows := make([]row, 0, len(domains))
 	emit := func(rep mtasts.Report) error {
@@ -122,7 +115,7 @@ func runBulk(ctx context.Context, e *shell.Env, o options) error {
 		}
 		return err
 	}
-	checkErr := checkAll(ctx, eng, domains, o.concurrency, emit)
+	checkErr := checkAll(ctx, domains, o.concurrency, eng.Verify, emit)
 	if bar != nil {
 		bar.Finish()
 	}
@@ -140,15 +133,30 @@ func runBulk(ctx context.Context, e *shell.Env, o options) error {
 	return nil
 }
 
-// checkAll verifies domains with at most n checks at a time and hands the reports
-// to emit in the order of domains, each as soon as it and those before it are done.
+// newBar returns the progress bar of a bulk check on a terminal, nil otherwise.
+func newBar(e *shell.Env, n int) *progressbar.ProgressBar {
+	if !e.Terminal {
+		return nil
+	}
+	return progressbar.NewOptions(n,
+		progressbar.OptionSetWriter(e.Err),
+		progressbar.OptionSetDescription("Checking MTA-STS"),
+		progressbar.OptionShowCount(),
+		progressbar.OptionSetPredictTime(true),
+		progressbar.OptionClearOnFinish(),
+		progressbar.OptionThrottle(100_000_000), // 100 ms
+	)
+}
+
+// checkAll runs check on domains, at most n at a time, and hands the results to
+// emit in the order of domains, each as soon as it and those before it are done.
 // It stops at the first error of emit, or when ctx ends.
-func checkAll(ctx context.Context, eng *mtasts.Engine, domains []string, n int, emit func(mtasts.Report) error) error {
+func checkAll[T any](ctx context.Context, domains []string, n int, check func(context.Context, string) T, emit func(T) error) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var (
 		mu      sync.Mutex
-		ready   = make(map[int]mtasts.Report)
+		ready   = make(map[int]T)
 		next    int
 		emitErr error
 		wg      sync.WaitGroup
@@ -159,7 +167,7 @@ func checkAll(ctx context.Context, eng *mtasts.Engine, domains []string, n int, 
 		go func() {
 			defer wg.Done()
 			for i := range work {
-				rep := eng.Verify(ctx, domains[i])
+				rep := check(ctx, domains[i])
 				if ctx.Err() != nil {
 					continue
 				}

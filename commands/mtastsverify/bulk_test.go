@@ -108,7 +108,7 @@ func TestCheckAllOrder(t *testing.T) {
 		domains = append(domains, fixtures.BulkDomain(i))
 	}
 	var got []string
-	err := checkAll(context.Background(), eng, domains, 5, func(r mtasts.Report) error {
+	err := checkAll(context.Background(), domains, 5, eng.Verify, func(r mtasts.Report) error {
 		got = append(got, r.Domain)
 		return nil
 	})
@@ -124,7 +124,7 @@ func TestCheckAllOrder(t *testing.T) {
 	// An error of emit stops the run.
 	stop := errors.New("disk full")
 	n := 0
-	err = checkAll(context.Background(), eng, domains, 5, func(mtasts.Report) error {
+	err = checkAll(context.Background(), domains, 5, eng.Verify, func(mtasts.Report) error {
 		n++
 		if n == 3 {
 			return stop

@@ -18,7 +18,8 @@
 // succeeds (0) for pass and none: a domain without MTA-STS is not an error. A bulk
 // check succeeds when every domain was checked, whatever the results (they are in the
 // output); bad input fails it before anything is checked. Nothing either command
-// does changes the configuration; mtastsverify does not touch the policy cache.
+// does changes the configuration; mtastsverify touches the policy cache only with --policy,
+// which takes the decision a delivery would take, from and into the cache.
 package mtastsverify
 
 import (
@@ -50,7 +51,7 @@ func Commands() []shell.Command {
 	return []shell.Command{verifyCommand(), cacheCommand()}
 }
 
-const verifyUsage = "mtastsverify [DOMAIN] [--json] | mtastsverify --file FILE [--json|--csv] [--concurrency N]"
+const verifyUsage = "mtastsverify [--policy] [DOMAIN] [--json] | mtastsverify [--policy] --file FILE [--json|--csv] [--concurrency N]"
 
 func verifyCommand() shell.Command {
 	return shell.Command{
@@ -64,13 +65,17 @@ a certificate valid for mta-sts.DOMAIN), its text and fields, and warnings where
 strict senders reject what lenient ones accept; then each MX host: whether it
 matches the policy, offers STARTTLS, its TLS version, and whether its certificate is
 valid for its name. The verdict says what to fix. Without DOMAIN it asks for it.
-The policy cache is neither used nor changed (see mtastscache).
+The policy cache is neither used nor changed (see mtastscache), except with --policy.
 
   --json              print one JSON object instead of the report
   --file FILE         check every domain of FILE (one a line, # comments), a file in
                       the configuration folder of the data directory
   --csv               with --file: print CSV rows instead of a table
   --concurrency N     with --file: check N domains at once (1-256, default 16)
+  --policy            print the MTA-STS decision a delivery would take now instead:
+                      apply, no-policy or defer, with the policy's mode, id and MX
+                      patterns and where it came from. This uses and updates the
+                      policy cache, as deliveries do, and probes no MX host.
 
 Results: pass (a valid enforce or testing policy, and an MX host that matches it
 and passes the TLS checks), fail (a record, but the policy cannot be fetched, is
@@ -86,7 +91,8 @@ type options struct {
 	domain      string
 	file        string
 	json, csv   bool
-	concurrency int // 0: not given
+	policy      bool // the delivery decision instead of the live check
+	concurrency int  // 0: not given
 }
 
 // parseArgs reads the command line; options may come before or after DOMAIN.
@@ -121,6 +127,11 @@ func parseArgs(args []string) (options, error) {
 				return usage("%s takes no value", name)
 			}
 			o.json = true
+		case "--policy", "-policy":
+			if hasInline {
+				return usage("%s takes no value", name)
+			}
+			o.policy = true
 		case "--csv", "-csv":
 			if hasInline {
 				return usage("%s takes no value", name)
@@ -204,6 +215,9 @@ func runVerify(ctx context.Context, e *shell.Env, args []string) error {
 	eng, err := e.MTASTS()
 	if err != nil {
 		return fmt.Errorf("mtastsverify: %w", err)
+	}
+	if o.policy {
+		return runDecision(ctx, e, o, eng, d)
 	}
 	if !o.json {
 		fmt.Fprintf(e.Out, "Verifying the MTA-STS record and policy of %s.\n", d)

@@ -228,8 +228,10 @@ func Gather(ctx context.Context, r Resolver, domain string, log maillog.Logger) 
 			res.add(maillog.Info, "%s MX record(%s) found for %s", word, normalize(h.Host), d)
 		}
 	}
-	for _, h := range hosts {
-		f := gatherHost(ctx, r, res, normalize(h.Host))
+	pre := prefetch(ctx, r, hosts)
+	defer pre.stop()
+	for i, h := range hosts {
+		f := gatherHost(ctx, r, res, normalize(h.Host), pre.host(i))
 		f.Pref = h.Pref
 		res.Hosts = append(res.Hosts, f)
 	}
@@ -283,7 +285,8 @@ type family struct {
 }
 
 // gatherHost decides DANE for one MX host (RFC 7672 §2.2.2).
-func gatherHost(ctx context.Context, r Resolver, dr *DomainResult, host string) Finding {
+// pre, when not nil, holds the host's lookups already under way.
+func gatherHost(ctx context.Context, r Resolver, dr *DomainResult, host string, pre *hostLookups) Finding {
 	f := Finding{Host: host, Expanded: host, State: StateNotApplicable}
 	in := fmt.Sprintf("MX(%s) in %s", host, dr.Domain)
 
@@ -291,7 +294,11 @@ func gatherHost(ctx context.Context, r Resolver, dr *DomainResult, host string) 
 	fams := []*family{{name: "A"}, {name: "AAAA"}}
 	for i, qtype := range []uint16{dns.TypeA, dns.TypeAAAA} {
 		fam := fams[i]
-		fam.res, fam.err = r.Lookup(ctx, host, qtype)
+		if pre != nil {
+			fam.res, fam.err = pre.addr[i].wait()
+		} else {
+			fam.res, fam.err = r.Lookup(ctx, host, qtype)
+		}
 		for _, rr := range fam.res.Records {
 			if a, ok := rr.Addr(); ok {
 				fam.addrs = append(fam.addrs, a)

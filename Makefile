@@ -6,7 +6,7 @@ BIN       := bin/segcli
 PKGS      := ./...
 FUZZTIME  ?= 30s
 
-.PHONY: build run test vet fmt-check unit bench fuzz clean
+.PHONY: build run test vet fmt-check unit fuzz clean
 
 build:
 	$(GO) build -o $(BIN) ./cmd/segcli
@@ -29,9 +29,6 @@ vet:
 unit:
 	$(GO) test -race -count=1 $(PKGS)
 
-bench:
-	$(GO) test -run '^$$' -bench . -benchmem -count 5 $(PKGS) | tee bench.out
-
 # Each fuzz target for FUZZTIME (CI runs the committed corpora as plain tests).
 fuzz:
 	@for pkg in $$($(GO) list $(PKGS)); do \
@@ -41,5 +38,6 @@ fuzz:
 	done
 
 clean:
-	rm -rf bin bench.out
+	rm -rf bin .bench
 include interop.mk
+include bench.mk

@@ -11,6 +11,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"syscall"
 
 	"github.com/spf13/afero"
 
@@ -53,7 +54,31 @@ var (
 	// ErrNotDurable: the revision was committed (readers see it) but syncing its
 	// directory failed, so a power loss could still undo it.
 	ErrNotDurable = errors.New("store: committed, but the disk did not confirm the write")
+	// ErrNoSpace: the data directory's disk (or quota) is full; the write changed
+	// nothing.
+	ErrNoSpace = errors.New("store: no space left on the data directory's disk")
+	// ErrReadOnly: the data directory cannot be written (a read-only file system,
+	// or no permission); the write changed nothing.
+	ErrReadOnly = errors.New("store: the data directory cannot be written")
 )
+
+// What to do after a failed write, in the operator's words.
+const (
+	commitAgain = "commit again; your changes are kept"
+	addKeyAgain = "add the key again; nothing was changed"
+)
+
+// diskFault words a write failure the operator must fix on the machine (full disk,
+// read-only data directory) and says what to do then; nil for any other error.
+func diskFault(err error, then string) error {
+	switch {
+	case errors.Is(err, syscall.ENOSPC), errors.Is(err, syscall.EDQUOT):
+		return fmt.Errorf("%w: free some space on it, then %s (%w)", ErrNoSpace, then, err)
+	case errors.Is(err, syscall.EROFS), errors.Is(err, syscall.EACCES), errors.Is(err, syscall.EPERM):
+		return fmt.Errorf("%w: make it writable (is its file system mounted read-only?), then %s (%w)", ErrReadOnly, then, err)
+	}
+	return nil
+}
 
 // MaxSaved is how many saved revisions are kept for rollbackconfig.
 const MaxSaved = 10
@@ -105,6 +130,9 @@ func (b *FileBackend) Head(ctx context.Context) (Revision, []byte, error) {
 func (b *FileBackend) Commit(ctx context.Context, base int, r Revision, config []byte, save bool) (Revision, error) {
 	unlock, err := b.locker.Lock(ctx)
 	if err != nil {
+		if d := diskFault(err, commitAgain); d != nil {
+			return Revision{}, d // the lock file cannot be created
+		}
 		return Revision{}, err
 	}
 	defer unlock()
@@ -128,7 +156,11 @@ func (b *FileBackend) Commit(ctx context.Context, base int, r Revision, config [
 	}
 	if save {
 		if err := atomicfile.Write(b.fs, historyName(r.Number), data, 0o600); err != nil {
-			return Revision{}, fmt.Errorf("store: %w", err)
+			if errors.Is(err, atomicfile.ErrSyncDir) {
+				// In place but perhaps not durable: the running file decides.
+				_ = b.fs.Remove(historyName(r.Number))
+			}
+			return Revision{}, commitError(err)
 		}
 	}
 	if err := atomicfile.Write(b.fs, runningFile, data, 0o600); err != nil {
@@ -136,10 +168,24 @@ func (b *FileBackend) Commit(ctx context.Context, base int, r Revision, config [
 			b.prune(r.Number)
 			return r, fmt.Errorf("%w: %w", ErrNotDurable, err)
 		}
-		return Revision{}, fmt.Errorf("store: %w", err)
+		if save {
+			// The revision was not made: its saved copy goes too, so that a
+			// failed commit leaves the directory as it found it (and frees
+			// the space on a full disk).
+			_ = b.fs.Remove(historyName(r.Number))
+		}
+		return Revision{}, commitError(err)
 	}
 	b.prune(r.Number)
 	return r, nil
+}
+
+// commitError words a failed write of a commit.
+func commitError(err error) error {
+	if d := diskFault(err, commitAgain); d != nil {
+		return d
+	}
+	return fmt.Errorf("store: %w", err)
 }
 
 func historyName(n int) string { return path.Join(historyDir, fmt.Sprintf("rev-%08d.toml", n)) }
@@ -221,6 +267,12 @@ func (b *FileBackend) PutKey(ctx context.Context, pem []byte) (string, error) {
 		return ref, nil
 	}
 	if err := atomicfile.Write(b.fs, name, pem, 0o600); err != nil {
+		if errors.Is(err, atomicfile.ErrSyncDir) {
+			_ = b.fs.Remove(name) // in place, perhaps not durable: not relied on
+		}
+		if d := diskFault(err, addKeyAgain); d != nil {
+			return "", d
+		}
 		return "", fmt.Errorf("store: write private key: %w", err)
 	}
 	return ref, nil

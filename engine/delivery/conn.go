@@ -135,7 +135,9 @@ func (e *Engine) open(ctx context.Context, dest Destination, h PlanHost, a netip
 		if req.ReportOnly {
 			e.stsTesting(domain, h.Name, reason)
 		}
-		if !req.Fallback {
+		// What may follow a failure is tlspolicy's rule (Requirement.After),
+		// which the no-downgrade test enumerates.
+		if !req.After(tlspolicy.NoSTARTTLS).Deliver {
 			maillog.TLSRequired(dcid).Log(e.log)
 			att.Error = "TLS was required but could not be successfully negotiated: " + reason
 			client.Quit()
@@ -168,12 +170,12 @@ func (e *Engine) open(ctx context.Context, dest Destination, h PlanHost, a netip
 		}
 		maillog.TLSFailed(dcid, why).Log(e.log)
 		att.Error = "TLS failed: " + why
-		if !req.Fallback || req.Kind == tlspolicy.DANE {
+		after := req.After(tlspolicy.HandshakeFailed)
+		if !after.Deliver {
 			maillog.TLSRequired(dcid).Log(e.log)
 		}
 		maillog.Close(dcid).Log(e.log)
-		retry := req.Fallback && req.Kind != tlspolicy.DANE && !isContext(err)
-		return nil, att, retry
+		return nil, att, after.PlainRetry && !isContext(err)
 	}
 	cn.att = att
 	return cn, att, false

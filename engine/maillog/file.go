@@ -62,6 +62,10 @@ type File struct {
 	size    int64
 	err     error
 	checked time.Time // when movedAway last ran
+	// torn: a write failed part-way (a full disk) and left the end of the
+	// file without a line break; the next line starts with one, so that a
+	// torn line never runs into a whole one.
+	torn bool
 }
 
 // OpenFile opens (creating it and its directory as needed) the log cfg
@@ -101,6 +105,9 @@ func (l *File) open() error {
 	if err != nil {
 		_ = f.Close()
 		return fmt.Errorf("maillog: stat %s: %w", l.path, err)
+	}
+	if fi.Size() == 0 {
+		l.torn = false // a new file (rotated): nothing to terminate
 	}
 	l.f, l.size = f, fi.Size()
 	return nil
@@ -159,8 +166,14 @@ func (l *File) Logf(level Level, format string, args ...any) {
 			}
 		}
 	}
+	if l.torn {
+		line = "\n" + line
+	}
 	n, err := l.f.Write([]byte(line))
 	l.size += int64(n)
+	if n > 0 {
+		l.torn = n < len(line)
+	}
 	if err != nil {
 		l.err = fmt.Errorf("maillog: write %s: %w", l.path, err)
 		_ = l.f.Close()

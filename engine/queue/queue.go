@@ -50,6 +50,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/spf13/afero"
@@ -356,7 +357,7 @@ func (q *Queue) Enqueue(ctx context.Context, env Envelope, data []byte) (Message
 	for {
 		mid, err := q.ids.Next(ctx, maillog.MID)
 		if err != nil {
-			return Message{}, fmt.Errorf("queue: %w", err)
+			return Message{}, notQueued(fmt.Errorf("queue: %w", err))
 		}
 		if _, err := q.fs.Stat(q.statePath(mid)); err == nil {
 			continue // memory counters after a restart: skip the MIDs in use
@@ -366,7 +367,7 @@ func (q *Queue) Enqueue(ctx context.Context, env Envelope, data []byte) (Message
 	}
 	if err := atomicfile.Write(q.fs, q.dataPath(m.MID), data, 0o640); err != nil {
 		_ = q.fs.Remove(q.dataPath(m.MID)) // in place when only the directory sync failed
-		return Message{}, fmt.Errorf("queue: write MID %d: %w", m.MID, err)
+		return Message{}, notQueued(fmt.Errorf("queue: write MID %d: %w", m.MID, err))
 	}
 	if err := q.writeState(m); err != nil {
 		// The state may be in place with only its directory entry not
@@ -374,7 +375,7 @@ func (q *Queue) Enqueue(ctx context.Context, env Envelope, data []byte) (Message
 		// means "not queued".
 		_ = q.fs.Remove(q.statePath(m.MID))
 		_ = q.fs.Remove(q.dataPath(m.MID))
-		return Message{}, err
+		return Message{}, notQueued(err)
 	}
 	q.log.Logf(maillog.Info, "Start MID %d", m.MID)
 	q.log.Logf(maillog.Info, "MID %d From: <%s>", m.MID, m.From)
@@ -384,6 +385,26 @@ func (q *Queue) Enqueue(ctx context.Context, env Envelope, data []byte) (Message
 	q.log.Logf(maillog.Info, "MID %d ready %d bytes from <%s>", m.MID, m.Size, m.From)
 	maillog.Queued(m.MID).Log(q.log)
 	return m, nil
+}
+
+// Errors of a data directory that cannot be written: Enqueue queued nothing.
+var (
+	// ErrNoSpace: the data directory's disk (or quota) is full.
+	ErrNoSpace = errors.New("queue: the message was not queued: no space left on the data directory's disk; free some space, then send it again")
+	// ErrReadOnly: the data directory cannot be written.
+	ErrReadOnly = errors.New("queue: the message was not queued: the data directory cannot be written (is its file system mounted read-only?); make it writable, then send it again")
+)
+
+// notQueued words an Enqueue failure that the operator must fix on the machine
+// (full disk, read-only data directory); other errors are returned as they are.
+func notQueued(err error) error {
+	switch {
+	case errors.Is(err, syscall.ENOSPC), errors.Is(err, syscall.EDQUOT):
+		return fmt.Errorf("%w (%w)", ErrNoSpace, err)
+	case errors.Is(err, syscall.EROFS), errors.Is(err, syscall.EACCES), errors.Is(err, syscall.EPERM):
+		return fmt.Errorf("%w (%w)", ErrReadOnly, err)
+	}
+	return err
 }
 
 // Domain returns the domain of local@domain, lower case without a trailing

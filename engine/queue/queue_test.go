@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -15,6 +14,7 @@ import (
 	"github.com/spf13/afero"
 
 	"github.com/segcli/segcli/engine/maillog"
+	"github.com/segcli/segcli/internal/faultfs"
 )
 
 // clock is an injectable clock.
@@ -160,20 +160,22 @@ func countFiles(t *testing.T, fs afero.Fs, dir string) int {
 func TestEnqueueFaults(t *testing.T) {
 	for failAt := 1; ; failAt++ {
 		e := newEnv()
-		ffs := &faultFs{Fs: e.fs}
+		ffs := faultfs.New(e.fs)
 		q, err := Open(Config{Fs: ffs, Now: e.clock.Now, IDs: e.ids})
 		if err != nil {
 			t.Fatal(err)
 		}
-		ffs.failAt = failAt
+		ffs.FailAt(failAt)
 		_, err = q.Enqueue(context.Background(), Envelope{From: "a@esa.test", To: []string{"x@example.com"}}, []byte(testData))
+		failed := ffs.Failed()
+		ffs.Clear()
 		msgs, lerr := q.List(context.Background())
 		if lerr != nil {
 			t.Fatal(lerr)
 		}
 		switch {
 		case err != nil && len(msgs) != 0:
-			t.Errorf("fault %d (%s): Enqueue failed (%v) but the message is queued", failAt, ffs.failed, err)
+			t.Errorf("fault %d (%s): Enqueue failed (%v) but the message is queued", failAt, failed, err)
 		case err == nil && len(msgs) != 1:
 			t.Errorf("fault %d: Enqueue succeeded but %d messages are queued", failAt, len(msgs))
 		}
@@ -181,78 +183,15 @@ func TestEnqueueFaults(t *testing.T) {
 			t.Fatal(err)
 		}
 		if err != nil && countFiles(t, e.fs, "queue/msg") != 0 {
-			t.Errorf("fault %d (%s): files left in queue/msg after a reopen", failAt, ffs.failed)
+			t.Errorf("fault %d (%s): files left in queue/msg after a reopen", failAt, failed)
 		}
-		if ffs.failed == "" {
+		if failed == "" {
 			if failAt < 6 {
 				t.Errorf("only %d faultable steps in Enqueue", failAt-1)
 			}
 			return
 		}
 	}
-}
-
-var errInjected = errors.New("injected fault")
-
-// faultFs fails the failAt-th write, sync, rename or directory sync.
-type faultFs struct {
-	afero.Fs
-	count, failAt int
-	failed        string
-}
-
-func (f *faultFs) hit(op string) error {
-	if f.failAt == 0 {
-		return nil
-	}
-	f.count++
-	if f.count == f.failAt {
-		f.failed = op
-		return fmt.Errorf("%s: %w", op, errInjected)
-	}
-	return nil
-}
-
-func (f *faultFs) OpenFile(name string, flag int, perm os.FileMode) (afero.File, error) {
-	file, err := f.Fs.OpenFile(name, flag, perm)
-	if err != nil {
-		return nil, err
-	}
-	return &faultFile{File: file, fs: f}, nil
-}
-
-func (f *faultFs) Open(name string) (afero.File, error) {
-	file, err := f.Fs.Open(name)
-	if err != nil {
-		return nil, err
-	}
-	return &faultFile{File: file, fs: f}, nil
-}
-
-func (f *faultFs) Rename(from, to string) error {
-	if err := f.hit("rename " + to); err != nil {
-		return err
-	}
-	return f.Fs.Rename(from, to)
-}
-
-type faultFile struct {
-	afero.File
-	fs *faultFs
-}
-
-func (f *faultFile) Write(p []byte) (int, error) {
-	if err := f.fs.hit("write " + f.Name()); err != nil {
-		return 0, err
-	}
-	return f.File.Write(p)
-}
-
-func (f *faultFile) Sync() error {
-	if err := f.fs.hit("sync " + f.Name()); err != nil {
-		return err
-	}
-	return f.File.Sync()
 }
 
 func TestClaimAndComplete(t *testing.T) {

@@ -268,3 +268,108 @@ func bySetting(m TLSMode, domain, mxHost string) Requirement {
 }
 
 func canon(name string) string { return strings.ToLower(strings.TrimSuffix(name, ".")) }
+
+// Failure is what went wrong with the TLS of one connection to a host, as the
+// delivery meets it.
+type Failure int
+
+// Failures, in the order a connection meets them.
+const (
+	// NoFailure: TLS was set up and every check the requirement asks for passed.
+	NoFailure Failure = iota
+	// NoSTARTTLS: the server did not offer STARTTLS, or refused it (RFC 3207 §4);
+	// the session is still in clear text.
+	NoSTARTTLS
+	// HandshakeFailed: the TLS handshake failed before any certificate check
+	// (no shared cipher or version, reset); the connection is gone.
+	HandshakeFailed
+	// OldVersion: the server negotiates only a TLS version below 1.2.
+	OldVersion
+	// PKIXUntrusted: the certificate chain does not lead to a trusted CA, or is
+	// expired.
+	PKIXUntrusted
+	// NameMismatch: the chain is trusted but names none of the reference names.
+	NameMismatch
+	// DANEMismatch: no usable TLSA record matches the server's certificate or
+	// chain (RFC 7672 §3).
+	DANEMismatch
+)
+
+// Failures lists every Failure, for tests that enumerate them.
+var Failures = []Failure{NoFailure, NoSTARTTLS, HandshakeFailed, OldVersion, PKIXUntrusted, NameMismatch, DANEMismatch}
+
+var failureNames = [...]string{"no failure", "no STARTTLS", "handshake failed", "TLS below 1.2", "PKIX untrusted", "name mismatch", "TLSA mismatch"}
+
+// String names the failure.
+func (f Failure) String() string {
+	if f < NoFailure || f > DANEMismatch {
+		return fmt.Sprintf("Failure(%d)", int(f))
+	}
+	return failureNames[f]
+}
+
+// Outcome is what a delivery under a Requirement does after a connection met a
+// Failure: engine/delivery's connection handling, stated as a pure function so
+// that every requirement and failure can be checked against the rules.
+type Outcome struct {
+	// Deliver: the message is sent, with the security Achieved (Plain: clear
+	// text); otherwise the host is given up (next MX, else defer).
+	Deliver  bool
+	Achieved Kind
+	// PlainRetry: the message is sent over a new connection without STARTTLS
+	// (TLS Preferred after a failed handshake); Achieved is then Plain.
+	PlainRetry bool
+}
+
+// After returns the outcome of a connection under r that met f.
+func (r Requirement) After(f Failure) Outcome {
+	if r.Action != Deliver {
+		return Outcome{}
+	}
+	if r.Kind == Plain {
+		return Outcome{Deliver: true, Achieved: Plain} // STARTTLS is never tried
+	}
+	verifies := r.Kind == PKIX || r.Kind == MTASTS
+	switch f {
+	case NoFailure:
+		if r.Kind == Opportunistic {
+			return Outcome{Deliver: true, Achieved: Encrypted}
+		}
+		return Outcome{Deliver: true, Achieved: r.Kind}
+	case NoSTARTTLS:
+		// Still in clear text: only a Fallback requirement goes on.
+		if r.Fallback && r.Kind != DANE {
+			return Outcome{Deliver: true, Achieved: Plain}
+		}
+		return Outcome{}
+	case HandshakeFailed:
+		if r.Fallback && r.Kind != DANE {
+			return Outcome{Deliver: true, Achieved: Plain, PlainRetry: true}
+		}
+		return Outcome{}
+	case OldVersion:
+		if r.MinVersion > tls.VersionTLS11 {
+			return Outcome{} // refused by the handshake (MinVersion)
+		}
+		return r.After(NoFailure)
+	case PKIXUntrusted, NameMismatch:
+		switch {
+		case r.Kind == DANE:
+			// The TLSA records alone authenticate (RFC 7672 §3.1: DANE-EE
+			// ignores names and expiry); a DANE-TA chain that fails its
+			// name check is a DANEMismatch.
+			return r.After(NoFailure)
+		case !verifies:
+			return r.After(NoFailure) // not checked
+		case r.Fallback:
+			return Outcome{Deliver: true, Achieved: Encrypted} // Preferred - Verify
+		}
+		return Outcome{}
+	case DANEMismatch:
+		if r.Kind == DANE {
+			return Outcome{} // RFC 7672 §2.2: no fallback to PKIX or clear text
+		}
+		return r.After(NoFailure) // TLSA records play no part
+	}
+	return Outcome{}
+}

@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	iofs "io/fs"
 	"os"
 	"path"
 	"strings"
@@ -37,7 +38,7 @@ func Write(fs afero.Fs, name string, data []byte, perm os.FileMode) (err error) 
 	tmp := path.Join(dir, "."+base+TmpMarker+hex.EncodeToString(rnd[:]))
 	f, err := fs.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, perm)
 	if err != nil {
-		return fmt.Errorf("create %s: %w", tmp, err)
+		return wrap("create", tmp, err)
 	}
 	defer func() {
 		if err != nil && !errors.Is(err, ErrSyncDir) {
@@ -46,19 +47,29 @@ func Write(fs afero.Fs, name string, data []byte, perm os.FileMode) (err error) 
 	}()
 	if _, err := f.Write(data); err != nil {
 		_ = f.Close()
-		return fmt.Errorf("write %s: %w", tmp, err)
+		return wrap("write", tmp, err)
 	}
 	if err := f.Sync(); err != nil {
 		_ = f.Close()
-		return fmt.Errorf("sync %s: %w", tmp, err)
+		return wrap("sync", tmp, err)
 	}
 	if err := f.Close(); err != nil {
-		return fmt.Errorf("close %s: %w", tmp, err)
+		return wrap("close", tmp, err)
 	}
 	if err := fs.Rename(tmp, name); err != nil {
 		return fmt.Errorf("rename %s: %w", name, err)
 	}
 	return SyncDir(fs, dir)
+}
+
+// wrap names the operation and file of err, unless err already does (an
+// *fs.PathError from the file system names both).
+func wrap(op, name string, err error) error {
+	var pe *iofs.PathError
+	if errors.As(err, &pe) {
+		return err
+	}
+	return fmt.Errorf("%s %s: %w", op, name, err)
 }
 
 // SyncDir makes a rename in dir durable. Its errors wrap ErrSyncDir.

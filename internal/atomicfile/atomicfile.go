@@ -25,8 +25,24 @@ const TmpMarker = ".tmp-"
 // directory entry may not be on disk yet.
 var ErrSyncDir = errors.New("sync directory")
 
-// Write replaces name with data (mode perm).
-func Write(fs afero.Fs, name string, data []byte, perm os.FileMode) (err error) {
+// Write replaces name with data (mode perm), durably: when it returns, the new
+// content is on disk.
+func Write(fs afero.Fs, name string, data []byte, perm os.FileMode) error {
+	return replace(fs, name, data, perm, true)
+}
+
+// WriteUnsynced replaces name with data (mode perm) as Write does for readers
+// and for a crash of the process (they see the old content or the new one),
+// but does not wait for the disk: after a power failure or a crash of the
+// system the file may be old, missing or empty. It is for caches, where such a
+// loss costs one lookup again and a damaged file reads as a miss, and where
+// two disk flushes per entry would bound how many entries a second can be
+// written.
+func WriteUnsynced(fs afero.Fs, name string, data []byte, perm os.FileMode) error {
+	return replace(fs, name, data, perm, false)
+}
+
+func replace(fs afero.Fs, name string, data []byte, perm os.FileMode, durable bool) (err error) {
 	dir, base := path.Split(name)
 	if dir == "" {
 		dir = "."
@@ -49,15 +65,20 @@ func Write(fs afero.Fs, name string, data []byte, perm os.FileMode) (err error) 
 		_ = f.Close()
 		return wrap("write", tmp, err)
 	}
-	if err := f.Sync(); err != nil {
-		_ = f.Close()
-		return wrap("sync", tmp, err)
+	if durable {
+		if err := f.Sync(); err != nil {
+			_ = f.Close()
+			return wrap("sync", tmp, err)
+		}
 	}
 	if err := f.Close(); err != nil {
 		return wrap("close", tmp, err)
 	}
 	if err := fs.Rename(tmp, name); err != nil {
 		return fmt.Errorf("rename %s: %w", name, err)
+	}
+	if !durable {
+		return nil
 	}
 	return SyncDir(fs, dir)
 }

@@ -45,3 +45,61 @@ func TestRemoveTempsSparesWritesInProgress(t *testing.T) {
 		}
 	}
 }
+
+// syncCounter counts the flushes to disk asked through it.
+type syncCounter struct {
+	afero.Fs
+	syncs *int
+}
+
+func (s syncCounter) OpenFile(name string, flag int, perm os.FileMode) (afero.File, error) {
+	f, err := s.Fs.OpenFile(name, flag, perm)
+	return countingFile{f, s.syncs}, err
+}
+
+func (s syncCounter) Open(name string) (afero.File, error) {
+	f, err := s.Fs.Open(name)
+	return countingFile{f, s.syncs}, err
+}
+
+type countingFile struct {
+	afero.File
+	syncs *int
+}
+
+func (f countingFile) Sync() error {
+	*f.syncs++
+	return f.File.Sync()
+}
+
+// TestDurability: Write flushes the file and its directory; WriteUnsynced
+// replaces the file the same way for readers but flushes nothing.
+func TestDurability(t *testing.T) {
+	for _, tt := range []struct {
+		name  string
+		write func(afero.Fs, string, []byte, os.FileMode) error
+		syncs int
+	}{
+		{"Write", Write, 2},
+		{"WriteUnsynced", WriteUnsynced, 0},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			n := 0
+			fs := syncCounter{afero.NewBasePathFs(afero.NewOsFs(), t.TempDir()), &n}
+			for _, content := range []string{"one", "two"} {
+				if err := tt.write(fs, "f.json", []byte(content), 0o644); err != nil {
+					t.Fatal(err)
+				}
+				if got, err := afero.ReadFile(fs, "f.json"); err != nil || string(got) != content {
+					t.Fatalf("after writing %q: %q, %v", content, got, err)
+				}
+			}
+			if n != 2*tt.syncs {
+				t.Errorf("%d flushes for two writes, want %d", n, 2*tt.syncs)
+			}
+			if infos, _ := afero.ReadDir(fs, "."); len(infos) != 1 {
+				t.Errorf("%d files left, want only f.json", len(infos))
+			}
+		})
+	}
+}

@@ -2,6 +2,7 @@ package dns
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"net"
@@ -148,6 +149,11 @@ func (r *Resolver) ask(ctx context.Context, addr, name string, qtype uint16, cd 
 		if err != nil {
 			return nil, fmt.Errorf("tcp: %w", err)
 		}
+		if resp.Truncated {
+			// RFC 2181 §9: a truncated answer is to be ignored, and
+			// over TCP there is no larger transport to ask again.
+			return nil, fmt.Errorf("tcp: truncated answer: %w", ErrBadAnswer)
+		}
 	}
 	return resp, nil
 }
@@ -205,17 +211,48 @@ func (r *Resolver) exchange(ctx context.Context, addr string, m *mdns.Msg, tcp b
 	if err := co.WriteMsg(m); err != nil {
 		return nil, 0, transportErr(parent, ctx, err, nil)
 	}
-	var ignored error
+	// Over UDP, every datagram is read into the same buffer, and one whose
+	// ID is not the query's is dropped before it is parsed: a flood of
+	// forged answers costs neither memory nor parsing (RFC 5452 §9.1).
+	var buf []byte
+	if !tcp {
+		buf = make([]byte, maxUDPReceive)
+	}
+	var (
+		ignored error // why the last stray datagram was dropped
+		strayID = -1  // its ID, when a wrong ID was the reason
+	)
 	for {
-		p, err := co.ReadMsgHeader(nil)
+		var (
+			p   []byte
+			err error
+		)
+		if tcp {
+			p, err = co.ReadMsgHeader(nil)
+		} else {
+			var n int
+			n, err = conn.Read(buf)
+			if err == nil && n < headerSize {
+				err = mdns.ErrShortRead
+			}
+			p = buf[:n]
+		}
 		var resp *mdns.Msg
-		if err == nil {
+		switch {
+		case err != nil && !errors.Is(err, mdns.ErrShortRead):
+			if strayID >= 0 {
+				ignored = fmt.Errorf("answer ID %d, query ID %d: %w", strayID, m.Id, ErrBadAnswer)
+			}
+			return nil, time.Since(start), transportErr(parent, ctx, err, ignored)
+		case err != nil:
+		case !tcp && binary.BigEndian.Uint16(p) != m.Id:
+			strayID = int(binary.BigEndian.Uint16(p))
+			continue
+		default:
 			resp = new(mdns.Msg)
 			if err = resp.Unpack(p); err == nil {
 				err = matches(m, resp)
 			}
-		} else if !errors.Is(err, mdns.ErrShortRead) {
-			return nil, time.Since(start), transportErr(parent, ctx, err, ignored)
 		}
 		if err != nil {
 			if tcp {
@@ -226,12 +263,15 @@ func (r *Resolver) exchange(ctx context.Context, addr string, m *mdns.Msg, tcp b
 			}
 			// A stray, forged or broken datagram: keep waiting for
 			// the real answer until the deadline.
-			ignored = err
+			ignored, strayID = err, -1
 			continue
 		}
 		return resp, time.Since(start), nil
 	}
 }
+
+// headerSize is the size of a DNS message header (RFC 1035 §4.1.1).
+const headerSize = 12
 
 // matches checks that resp answers m: same ID, QR set, same question.
 func matches(m, resp *mdns.Msg) error {

@@ -117,7 +117,7 @@ func (e *Engine) fetch(ctx context.Context, domain string, pre *addrFuture) (fet
 	if resp.ContentLength > MaxPolicySize {
 		return fail(fmt.Errorf("%w: Content-Length %d", ErrTooLarge, resp.ContentLength))
 	}
-	body, err := io.ReadAll(io.LimitReader(resp.Body, MaxPolicySize+1))
+	body, err := readLimited(resp.Body, resp.ContentLength, MaxPolicySize+1)
 	if err != nil {
 		return fail(e.transportError(ctx, err))
 	}
@@ -126,6 +126,34 @@ func (e *Engine) fetch(ctx context.Context, domain string, pre *addrFuture) (fet
 	}
 	f.Text = string(body)
 	return f, nil
+}
+
+// readLimited reads r to its end, or to limit bytes. The buffer starts at
+// the announced length (when there is one below limit) or at 4 KiB, enough
+// for any real policy, and grows at most once, to limit: a host that sends
+// more costs one limit-sized buffer, not the many copies of a doubling one.
+func readLimited(r io.Reader, length int64, limit int) ([]byte, error) {
+	size := 4 << 10
+	if length >= 0 && length < int64(limit) {
+		size = int(length) + 1 // + 1: room to see the end without growing
+	}
+	buf := make([]byte, 0, min(size, limit))
+	for {
+		if len(buf) == cap(buf) {
+			if len(buf) >= limit {
+				return buf, nil
+			}
+			buf = append(make([]byte, 0, limit), buf...)
+		}
+		n, err := r.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		switch {
+		case errors.Is(err, io.EOF):
+			return buf, nil
+		case err != nil:
+			return buf, err
+		}
+	}
 }
 
 // isTextPlain reports whether a Content-Type is text/plain, in any case,

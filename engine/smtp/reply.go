@@ -67,24 +67,27 @@ func (r Reply) Positive() bool { return r.Code >= 200 && r.Code < 300 }
 
 // readReply reads one (possibly multi-line) reply. Lines may end in LF or
 // CRLF; a line longer than MaxLineLength or a reply of more than
-// MaxReplyLines lines is an error.
+// MaxReplyLines lines is an error. On any error the reply is the zero
+// Reply: a reply is complete only with its last line (RFC 5321 §4.2.1), and
+// the code of a reply that never ended decides nothing (a "250-" flood cut
+// short is not an acceptance of the message, RFC 5321 §4.1.1.4).
 func readReply(br *bufio.Reader) (Reply, error) {
 	var r Reply
 	for n := 0; ; n++ {
 		if n == MaxReplyLines {
-			return r, fmt.Errorf("%w (more than %d)", ErrTooManyLines, MaxReplyLines)
+			return Reply{}, fmt.Errorf("%w (more than %d)", ErrTooManyLines, MaxReplyLines)
 		}
 		line, err := br.ReadSlice('\n')
 		if errors.Is(err, bufio.ErrBufferFull) {
-			return r, fmt.Errorf("%w (more than %d bytes)", ErrLineTooLong, MaxLineLength)
+			return Reply{}, fmt.Errorf("%w (more than %d bytes)", ErrLineTooLong, MaxLineLength)
 		}
 		if err != nil {
-			return r, err
+			return Reply{}, err
 		}
 		s := strings.TrimSuffix(strings.TrimSuffix(string(line), "\n"), "\r")
 		code, more, text, ok := splitLine(s)
 		if !ok || (r.Code != 0 && code != r.Code) {
-			return r, fmt.Errorf("%w: %q", ErrMalformedReply, truncate(s, 80))
+			return Reply{}, fmt.Errorf("%w: %q", ErrMalformedReply, truncate(s, 80))
 		}
 		r.Code = code
 		r.Lines = append(r.Lines, text)

@@ -23,6 +23,8 @@ func NormalizeDomain(s string) (string, error) {
 	switch {
 	case name == "":
 		return "", errors.New("a domain name is required, such as example.com (or .example.com for example.com and its subdomains)")
+	case strings.HasSuffix(name, "."):
+		return "", fmt.Errorf("%q has an empty label at its end: write it with at most one final dot, such as example.com", s)
 	case strings.HasPrefix(name, "*.") && !strings.Contains(name[2:], "*"):
 		return "", fmt.Errorf("wildcards are not accepted: use .%s for %s and its subdomains", name[2:], name[2:])
 	case strings.Contains(name, "*"):
@@ -69,6 +71,8 @@ func NormalizeHost(s string) (string, error) {
 	switch {
 	case name == "":
 		return "", errors.New("a host name or IP address is required, such as mx.example.com")
+	case strings.HasSuffix(name, "."):
+		return "", fmt.Errorf("%q has an empty label at its end: write it with at most one final dot, such as mx.example.com", s)
 	case strings.Contains(name, "*"):
 		return "", errors.New("wildcards are not accepted: give one host name or IP address")
 	}

@@ -15,6 +15,8 @@ func TestNormalizeDomain(t *testing.T) {
 		{"plain", "example.com", "example.com", ""},
 		{"upper case", "Example.COM", "example.com", ""},
 		{"final dot", "example.com.", "example.com", ""},
+		{"two final dots (RFC 1035 §3.1: no empty label)", "example.com..", "", "empty label at its end"},
+		{"a label and two dots", "0..", "", "empty label at its end"},
 		{"spaces around", "  example.com ", "example.com", ""},
 		{"subdomains", ".example.com", ".example.com", ""},
 		{"idn", "Bücher.example", "xn--bcher-kva.example", ""},
@@ -220,5 +222,33 @@ func TestRemoveLast(t *testing.T) {
 	routes := PutRoute(nil, Route{Domain: "example.com", Hosts: []RouteHost{{Host: "relay", Port: 25}}})
 	if routes, _ = RemoveRoute(routes, "example.com"); routes != nil {
 		t.Errorf("routes = %#v after removing the last one, want nil", routes)
+	}
+}
+
+func TestNormalizeHost(t *testing.T) {
+	tests := []struct {
+		name, in, want, wantErr string
+	}{
+		{"host", "MX.Example.com", "mx.example.com", ""},
+		{"final dot", "mx.example.com.", "mx.example.com", ""},
+		{"two final dots (RFC 1035 §3.1: no empty label)", "mx.example.net..", "", "empty label at its end"},
+		{"address", "192.0.2.1", "192.0.2.1", ""},
+		{"address in brackets", "[2001:db8::1]", "2001:db8::1", ""},
+		{"empty", " ", "", "is required"},
+		{"wildcard", "*.example.com", "", "wildcards"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := NormalizeHost(tt.in)
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("NormalizeHost(%q) = %q, %v; want an error containing %q", tt.in, got, err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil || got != tt.want {
+				t.Fatalf("NormalizeHost(%q) = %q, %v; want %q", tt.in, got, err, tt.want)
+			}
+		})
 	}
 }

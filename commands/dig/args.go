@@ -268,10 +268,13 @@ func legalName(s string) (string, error) {
 			return "", fmt.Errorf("dig: '%s' is not a legal name (ran out of space)", s)
 		}
 	}
-	if _, ok := mdns.IsDomainName(name); !ok {
+	// Check the name as it will be sent: a final backslash would escape the dot
+	// that Fqdn adds (a\ would become a\., a name of one label and no root).
+	fq := mdns.Fqdn(name)
+	if _, ok := mdns.IsDomainName(fq); !ok || !mdns.IsFqdn(fq) {
 		return "", fmt.Errorf("dig: '%s' is not a legal name (bad escape or too long)", s)
 	}
-	return mdns.Fqdn(name), nil
+	return fq, nil
 }
 
 func isASCII(s string) bool {

@@ -306,6 +306,9 @@ func checkMX(pattern string) (warning, reason string) {
 	if strings.HasSuffix(name, ".") {
 		return "", "trailing dot"
 	}
+	if !utf8.ValidString(name) {
+		return "", "not valid UTF-8"
+	}
 	for i := 0; i < len(name); i++ {
 		if name[i] >= utf8.RuneSelf {
 			a, err := idna.Lookup.ToASCII(name)

@@ -56,6 +56,7 @@ func TestParsePolicy(t *testing.T) {
 		{name: "c37 mx [1.2.3.4] §3.2", in: "version: STSv1\nmode: enforce\nmx: [1.2.3.4]\nmax_age: 1\n", wantErr: true},
 		{name: "c37 mx with a trailing dot §3.2", in: "version: STSv1\nmode: enforce\nmx: a.example.\nmax_age: 1\n", wantErr: true},
 		{name: "c37 mx mail*.example §3.2", in: "version: STSv1\nmode: enforce\nmx: mail*.example\nmax_age: 1\n", wantErr: true},
+		{name: "c37 mx not valid UTF-8 §3.2 (found by FuzzParsePolicy)", in: "version: STSv1\nmode: enforce\nmx: \x95.example\nmax_age: 1\n", wantErr: true},
 		{name: "c37 mx with an underscore §3.2", in: "version: STSv1\nmode: enforce\nmx: a_b.example\nmax_age: 1\n", wantErr: true},
 		{name: "c38 garbage §3.2", in: "garbage", wantErr: true},
 		{name: "c38 empty body §3.2", in: "", wantErr: true},
@@ -150,8 +151,12 @@ func TestPolicyString(t *testing.T) {
 	}
 }
 
-// FuzzParsePolicy: the parser never panics, and what it accepts round-trips
-// through String.
+// FuzzParsePolicy: the parser never panics; a rejected body gets an error
+// wrapping ErrInvalidPolicy; an accepted one holds what RFC 8461 §3.2 requires
+// (version STSv1, a known mode, max_age capped at MaxAgeLimit, mx patterns by
+// the grammar and at least one unless the mode is none), each of its mx
+// patterns matches the host it names (§4.1), and it round-trips through
+// String.
 func FuzzParsePolicy(f *testing.F) {
 	f.Add(rfcExample)
 	f.Add("version: STSv1\n\nmode: none\nmax_age: 0\n")
@@ -159,19 +164,76 @@ func FuzzParsePolicy(f *testing.F) {
 	f.Fuzz(func(t *testing.T, in string) {
 		p, _, err := ParsePolicy(in)
 		if err != nil {
+			if !errors.Is(err, ErrInvalidPolicy) || !strings.HasPrefix(err.Error(), "mtasts: ") {
+				t.Fatalf("ParsePolicy(%q) error %q: want \"mtasts: \" wrapping ErrInvalidPolicy", in, err)
+			}
 			return
 		}
+		checkPolicy(t, in, p)
 		back, _, err := ParsePolicy(p.String())
 		if err != nil {
 			t.Fatalf("ParsePolicy(%q) ok, but its String() %q does not parse: %v", in, p.String(), err)
 		}
-		if !cmp.Equal(p, back) {
-			t.Fatalf("round trip of %q: %+v != %+v", in, p, back)
+		if diff := cmp.Diff(p, back); diff != "" {
+			t.Fatalf("round trip of %q (-want +got):\n%s", in, diff)
 		}
 	})
 }
 
-// FuzzParseRecord: the record parser never panics and round-trips.
+// checkPolicy fails t unless p, parsed from in, is a policy RFC 8461 §3.2
+// allows.
+func checkPolicy(t *testing.T, in string, p Policy) {
+	t.Helper()
+	if p.Version != Version {
+		t.Fatalf("ParsePolicy(%q): version %q", in, p.Version)
+	}
+	switch p.Mode {
+	case ModeEnforce, ModeTesting:
+		if len(p.MX) == 0 {
+			t.Fatalf("ParsePolicy(%q): mode %s without mx", in, p.Mode)
+		}
+	case ModeNone:
+	default:
+		t.Fatalf("ParsePolicy(%q): mode %q", in, p.Mode)
+	}
+	if p.MaxAge < 0 || p.MaxAge > MaxAgeLimit {
+		t.Fatalf("ParsePolicy(%q): max_age %d outside 0..%d", in, p.MaxAge, MaxAgeLimit)
+	}
+	for _, mx := range p.MX {
+		if _, why := checkMX(mx); why != "" {
+			t.Fatalf("ParsePolicy(%q): mx %q accepted, but %s", in, mx, why)
+		}
+		host := mx
+		if rest, wild := strings.CutPrefix(mx, "*."); wild {
+			host = "mail." + rest
+			if MatchMX(mx, rest) {
+				t.Fatalf("MatchMX(%q, %q) = true: \"*.\" stands for exactly one label", mx, rest)
+			}
+		}
+		// Case (ASCII letters only) and a final dot do not matter (§4.1).
+		upper := strings.Map(func(r rune) rune {
+			if 'a' <= r && r <= 'z' {
+				return r - 'a' + 'A'
+			}
+			return r
+		}, host)
+		if !p.Match(host) || !p.Match(upper+".") {
+			t.Fatalf("policy of %q: mx %q does not match %q", in, mx, host)
+		}
+	}
+	seen := map[string]bool{"version": true, "mode": true, "mx": true, "max_age": true}
+	for _, e := range p.Extensions {
+		if !validExtName(e.Key) || !validPolicyExtValue(e.Value) || seen[e.Key] {
+			t.Fatalf("ParsePolicy(%q): extension %+v kept", in, e)
+		}
+		seen[e.Key] = true
+	}
+}
+
+// FuzzParseRecord: the record parser never panics; a rejected record gets an
+// error wrapping ErrInvalidRecord; an accepted one is a record candidate
+// (IsRecord), has an id of 1 to 32 letters and digits (RFC 8461 §3.1), and
+// round-trips through String.
 func FuzzParseRecord(f *testing.F) {
 	f.Add("v=STSv1; id=20160831085700Z;")
 	f.Add("v=STSv1 \t; \tid=policy1 \t;")
@@ -179,11 +241,29 @@ func FuzzParseRecord(f *testing.F) {
 	f.Fuzz(func(t *testing.T, in string) {
 		r, err := ParseRecord(in)
 		if err != nil {
+			if !errors.Is(err, ErrInvalidRecord) || !strings.HasPrefix(err.Error(), "mtasts: ") {
+				t.Fatalf("ParseRecord(%q) error %q: want \"mtasts: \" wrapping ErrInvalidRecord", in, err)
+			}
 			return
 		}
-		back, err := ParseRecord(r.String())
-		if err != nil || !cmp.Equal(r, back) {
-			t.Fatalf("round trip of %q via %q: %+v, %v", in, r.String(), back, err)
+		if !IsRecord(in) {
+			t.Fatalf("ParseRecord(%q) ok, but IsRecord is false: LookupRecord would not see it", in)
+		}
+		if r.ID == "" || len(r.ID) > maxIDLength || !isAlnum(r.ID) {
+			t.Fatalf("ParseRecord(%q): id %q", in, r.ID)
+		}
+		for _, e := range r.Extensions {
+			if !validExtName(e.Key) || !validRecordExtValue(e.Value) || e.Key == "id" {
+				t.Fatalf("ParseRecord(%q): extension %+v kept", in, e)
+			}
+		}
+		s := r.String()
+		back, err := ParseRecord(s)
+		if err != nil || !IsRecord(s) {
+			t.Fatalf("ParseRecord(%q) ok, but its String() %q does not parse: %v", in, s, err)
+		}
+		if diff := cmp.Diff(r, back); diff != "" {
+			t.Fatalf("round trip of %q via %q (-want +got):\n%s", in, s, diff)
 		}
 	})
 }

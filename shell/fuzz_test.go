@@ -136,7 +136,7 @@ func TestDomainFinalDots(t *testing.T) {
 	if err != nil || got != "example.com" {
 		t.Fatalf("Domain = %q, %v; want example.com", got, err)
 	}
-	if want := `"example.com.." is not a domain name`; !strings.Contains(out.String(), want) {
+	if want := `"example.com.." has an empty label at its end`; !strings.Contains(out.String(), want) {
 		t.Errorf("screen %q does not refuse the first answer with %q", out.String(), want)
 	}
 }

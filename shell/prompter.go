@@ -273,11 +273,6 @@ func (p *Prompter) Domain(question string, check func(string) error) (string, er
 		if err != nil {
 			return errors.New(Sentence(err))
 		}
-		// NormalizeDomain takes one final dot off: "example.com.." comes back as
-		// "example.com.", which is not a stored form.
-		if again, err := store.NormalizeDomain(n); err != nil || again != n {
-			return fmt.Errorf("%q is not a domain name: write it with at most one final dot, such as example.com.", s)
-		}
 		if err := check(n); err != nil {
 			return err
 		}

@@ -92,29 +92,10 @@ func decodeRoutes(data []byte) ([]store.Route, error) {
 		if err != nil {
 			return nil, fmt.Errorf("line %d: %v", n, err)
 		}
-		r := store.Route{Domain: name, Hosts: hs}
-		if err := stored(r); err != nil {
-			return nil, fmt.Errorf("line %d: %v", n, err)
-		}
-		routes = append(routes, r)
+		routes = append(routes, store.Route{Domain: name, Hosts: hs})
 	}
 	slices.SortFunc(routes, compareRoutes)
 	return routes, nil
-}
-
-// stored checks that the route's names are in the form the store validates: the
-// normalizers accept names with two final dots ("example.com..") and return them with
-// one, which the store then refuses.
-func stored(r store.Route) error {
-	if n, err := store.NormalizeDomain(r.Domain); err != nil || n != r.Domain {
-		return fmt.Errorf("%q is not a domain name: write it without final dots, such as example.com", r.Domain)
-	}
-	for _, h := range r.Hosts {
-		if n, err := store.NormalizeHost(h.Host); err != nil || n != h.Host {
-			return fmt.Errorf("%q is not a host name or IP address: write it without final dots, such as mx.example.com", h.Host)
-		}
-	}
-	return nil
 }
 
 // importFile replaces every route with the file's.

@@ -84,9 +84,9 @@ func TestDecodeRoutesFinalDots(t *testing.T) {
 	tests := []struct {
 		name, in, wantErr string
 	}{
-		{"domain of one label and two dots", "0.. A\n", `line 1: "0." is not a domain name`},
-		{"domain with two final dots", "# c\nexample.com.. mx.example.net\n", `line 2: "example.com." is not a domain name`},
-		{"host with two final dots", "example.com mx.example.net..\n", `line 1: "mx.example.net." is not a host name`},
+		{"domain of one label and two dots", "0.. A\n", `line 1: "0.." has an empty label at its end`},
+		{"domain with two final dots", "# c\nexample.com.. mx.example.net\n", `line 2: "example.com.." has an empty label at its end`},
+		{"host with two final dots", "example.com mx.example.net..\n", `line 1: "mx.example.net.." has an empty label at its end`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -126,8 +126,8 @@ func FuzzDialog(f *testing.F) {
 	})
 }
 
-// TestDomainFinalDots: Domain refuses a name that NormalizeDomain returns with a
-// final dot (found by FuzzDialogs): the stored form has none (RFC 1035 §2.3.1,
+// TestDomainFinalDots: Domain refuses a name with two final dots (found by
+// FuzzDialogs: NormalizeDomain once returned it with one): the stored form has none (RFC 1035 §2.3.1,
 // a label is not empty).
 func TestDomainFinalDots(t *testing.T) {
 	var out bytes.Buffer

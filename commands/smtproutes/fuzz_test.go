@@ -77,8 +77,8 @@ func atoi(s string) int {
 	return n
 }
 
-// TestDecodeRoutesFinalDots: names with two final dots, which the store's
-// normalizers return with one (found by FuzzDecodeRoutes), are refused with the
+// TestDecodeRoutesFinalDots: names with two final dots (found by FuzzDecodeRoutes:
+// the store's normalizers once returned them with one) are refused with the
 // line (RFC 1035 §2.3.1: a label is not empty).
 func TestDecodeRoutesFinalDots(t *testing.T) {
 	tests := []struct {

@@ -235,7 +235,7 @@ func (f *fixture) build() error {
 		goBin = "go"
 	}
 	f.bin = filepath.Join(f.work, "bin", "segcli")
-	_, err := tool("..", goBin, "build", "-o", f.bin, "./cmd/segcli")
+	_, err := toolWithin(5*time.Minute, "..", goBin, "build", "-o", f.bin, "./cmd/segcli")
 	return err
 }
 

@@ -44,7 +44,12 @@ func mkdirs(base string, dirs ...string) error {
 // tool runs a helper program to completion (at most 20 s) and returns its
 // combined output.
 func tool(dir string, argv ...string) (string, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	return toolWithin(20*time.Second, dir, argv...)
+}
+
+// toolWithin is tool with another bound (a build on a busy machine).
+func toolWithin(d time.Duration, dir string, argv ...string) (string, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), d)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
 	cmd.Dir = dir

@@ -18,9 +18,11 @@ type cacheEntry struct {
 }
 
 // cache holds answered queries until their TTL runs out. Entries are never
-// modified once stored; readers get aged copies.
+// modified once stored, so that readers can share them (peek) or take aged
+// copies (get). Reads take the read lock only: lookups answered from the
+// cache run in parallel.
 type cache struct {
-	mu  sync.Mutex
+	mu  sync.RWMutex
 	m   map[cacheKey]cacheEntry
 	max int
 }
@@ -29,23 +31,31 @@ func newCache(max int) *cache {
 	return &cache{m: make(map[cacheKey]cacheEntry), max: max}
 }
 
+// peek returns the entry for key while it has not expired at now. The step
+// is shared with the cache and other readers: it must not be modified. An
+// expired entry is left for put to replace or sweep away.
+func (c *cache) peek(key cacheKey, now time.Time) (cacheEntry, bool) {
+	c.mu.RLock()
+	e, ok := c.m[key]
+	c.mu.RUnlock()
+	if !ok || !now.Before(e.expires) {
+		return cacheEntry{}, false
+	}
+	return e, true
+}
+
 // get returns a copy of the cached step for key with its TTLs counted down to
 // now, and the time it has left in the cache.
 func (c *cache) get(key cacheKey, now time.Time) (*step, time.Duration, bool) {
-	c.mu.Lock()
-	e, ok := c.m[key]
-	if ok && !now.Before(e.expires) {
-		delete(c.m, key)
-		ok = false
-	}
-	c.mu.Unlock()
+	e, ok := c.peek(key, now)
 	if !ok {
 		return nil, 0, false
 	}
 	return e.step.aged(now.Sub(e.stored)), e.expires.Sub(now), true
 }
 
-// put stores s for ttl from now, making room if the cache is full.
+// put stores s for ttl from now, making room if the cache is full. It
+// stores a copy: the caller keeps s.
 func (c *cache) put(key cacheKey, s *step, ttl time.Duration, now time.Time) {
 	s = s.aged(0)
 	s.cached = true

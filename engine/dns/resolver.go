@@ -147,6 +147,10 @@ func New(cfg Config) *Resolver {
 	return r
 }
 
+// Now returns the time on the resolver's clock (Config.Now), the clock of
+// Result.Expires.
+func (r *Resolver) Now() time.Time { return r.now() }
+
 // Servers returns the servers the resolver asks, with ports filled in.
 func (r *Resolver) Servers() []Server {
 	return append([]Server(nil), r.servers...)
@@ -197,6 +201,13 @@ type Result struct {
 	Steps []Step
 	// Cached is true when every step came from the cache.
 	Cached bool
+	// Expires is when the answer leaves the resolver's cache, on the
+	// resolver's clock (Now): the earliest expiry of its steps' cache
+	// entries. It is zero when a step is not in the cache (the cache is
+	// off, a TTL of 0, a temporary failure), so that nothing built on the
+	// answer outlives what the cache would serve: an answer asked again
+	// before Expires is the same answer.
+	Expires time.Time
 	// Err is set when Status is TempFail or Bogus.
 	Err error
 }
@@ -220,6 +231,9 @@ func (r *Resolver) Lookup(ctx context.Context, name string, qtype uint16) (*Resu
 // canonicalName returns name lower case and fully qualified, or
 // ErrInvalidName.
 func canonicalName(name string) (string, error) {
+	if isCanonical(name) {
+		return name, nil
+	}
 	name = strings.TrimSpace(name)
 	if name == "" {
 		return "", ErrInvalidName
@@ -230,13 +244,45 @@ func canonicalName(name string) (string, error) {
 	return mdns.CanonicalName(name), nil
 }
 
+// isCanonical reports whether name is already what canonicalName makes of
+// it: a fully qualified name of lower-case letters, digits, '-' and '_',
+// labels of 1 to 63 bytes, at most 254 bytes in all. The common case needs
+// no copy.
+func isCanonical(name string) bool {
+	if len(name) < 2 || len(name) > 254 || name[len(name)-1] != '.' {
+		return false
+	}
+	label := 0
+	for i := 0; i < len(name); i++ {
+		switch c := name[i]; {
+		case c == '.':
+			if label == 0 {
+				return false
+			}
+			label = 0
+		case 'a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '-' || c == '_':
+			label++
+			if label > 63 {
+				return false
+			}
+		default:
+			return false
+		}
+	}
+	return true
+}
+
 // resolve fills res by querying res.Name and the targets of its CNAME chain.
+// Cached steps are read in place (shared with the cache, never modified):
+// only the records handed to the caller are copied, their TTLs counted down.
 func (r *Resolver) resolve(ctx context.Context, res *Result) {
 	qtype := res.Type
 	cur := res.Name
-	seen := []string{cur} // names of the chain; at most MaxCNAMEChain+1
+	var seenBuf [MaxCNAMEChain + 2]string
+	seen := append(seenBuf[:0], cur) // names of the chain; at most MaxCNAMEChain+1
 	status := Secure
 	ttl := ^uint32(0)
+	expires, expiresKnown := time.Time{}, true
 	fail := func(st Status, err error) {
 		res.Status = st
 		res.Records = nil
@@ -244,12 +290,24 @@ func (r *Resolver) resolve(ctx context.Context, res *Result) {
 		res.Err = fmt.Errorf("dns: lookup %s %s: %w", res.Name, TypeString(qtype), err)
 	}
 	for {
-		s := r.step(ctx, cur, qtype)
+		s, elapsed, until := r.step(ctx, cur, qtype)
+		down := ageOf(elapsed).down
 		res.Steps = append(res.Steps, Step{Name: cur, Status: s.status, Rcode: s.rcode, Server: s.server, Cached: s.cached})
 		res.Cached = res.Cached && s.cached
 		res.EDE = append(res.EDE, s.ede...)
 		res.Server = s.server
 		res.Rcode = s.rcode
+		switch {
+		case until.IsZero():
+			expiresKnown = false
+		case expires.IsZero() || until.Before(expires):
+			expires = until
+		}
+		if expiresKnown {
+			res.Expires = expires
+		} else {
+			res.Expires = time.Time{}
+		}
 		if s.status == TempFail || s.status == Bogus {
 			fail(s.status, s.err)
 			return
@@ -270,7 +328,7 @@ func (r *Resolver) resolve(ctx context.Context, res *Result) {
 			}
 			target, _ := c.Target()
 			res.CNAMEs = append(res.CNAMEs, cur)
-			ttl = min(ttl, c.TTL)
+			ttl = min(ttl, down(c.TTL))
 			if slices.Contains(seen, target) {
 				fail(TempFail, fmt.Errorf("%s -> %s: %w", strings.Join(res.CNAMEs, " -> "), target, ErrCNAMELoop))
 				return
@@ -287,17 +345,18 @@ func (r *Resolver) resolve(ctx context.Context, res *Result) {
 		res.Target = cur
 		switch {
 		case len(records) > 0:
-			res.Records = records
-			for _, rr := range records {
-				ttl = min(ttl, rr.TTL)
+			for i := range records {
+				records[i].TTL = down(records[i].TTL)
+				ttl = min(ttl, records[i].TTL)
 			}
+			res.Records = records
 		case followed && s.rcode == RcodeNoError:
 			// The answer stops at a CNAME: ask for its target.
 			continue
 		default:
 			res.NXDomain = s.rcode == RcodeNXDomain
 			res.NoData = s.rcode == RcodeNoError
-			ttl = min(ttl, s.negTTL)
+			ttl = min(ttl, down(s.negTTL))
 		}
 		res.TTL = ttl
 		return
@@ -318,7 +377,7 @@ type step struct {
 }
 
 // records returns the answer records of type qtype (every type for ANY)
-// owned by name.
+// owned by name, in a new slice.
 func (s *step) records(name string, qtype uint16) []RR {
 	var out []RR
 	for _, rr := range s.answer {
@@ -378,15 +437,23 @@ func (s *step) hasCNAME() bool {
 	return false
 }
 
+// age counts TTLs down by the whole seconds of an elapsed time (a record
+// cached 1.5 s ago has lost 1 s).
+type age uint32
+
+func ageOf(elapsed time.Duration) age { return age(max(0, elapsed/time.Second)) }
+
+// down returns ttl counted down, never below 0.
+func (a age) down(ttl uint32) uint32 {
+	if ttl < uint32(a) {
+		return 0
+	}
+	return ttl - uint32(a)
+}
+
 // aged returns a copy of s with its TTLs counted down by elapsed.
 func (s *step) aged(elapsed time.Duration) *step {
-	sec := uint32(max(0, elapsed/time.Second))
-	down := func(ttl uint32) uint32 {
-		if ttl < sec {
-			return 0
-		}
-		return ttl - sec
-	}
+	down := ageOf(elapsed).down
 	c := *s
 	c.answer = make([]RR, len(s.answer))
 	for i, rr := range s.answer {
@@ -399,23 +466,34 @@ func (s *step) aged(elapsed time.Duration) *step {
 	return &c
 }
 
-// step answers one query from the cache or the servers.
-func (r *Resolver) step(ctx context.Context, name string, qtype uint16) *step {
+// step answers one query from the cache or the servers. A step from the
+// cache is the cache's own, shared: it must not be modified, and age is how
+// long ago it was stored (its TTLs are not counted down). until is when the
+// step leaves the cache, zero when it is not in it.
+func (r *Resolver) step(ctx context.Context, name string, qtype uint16) (s *step, age time.Duration, until time.Time) {
 	key := cacheKey{name, qtype}
 	if r.cache != nil {
-		if s, left, ok := r.cache.get(key, r.now()); ok {
-			r.debugf("DNS cache hit (%s, %s, %s, %d)", debugName(name), TypeString(qtype), s.describe(qtype), int(left/time.Second))
-			return s
+		now := r.now()
+		if e, ok := r.cache.peek(key, now); ok {
+			if r.debug != nil {
+				aged := e.step.aged(now.Sub(e.stored))
+				r.debugf("DNS cache hit (%s, %s, %s, %d)", debugName(name), TypeString(qtype), aged.describe(qtype), int(e.expires.Sub(now)/time.Second))
+			}
+			return e.step, now.Sub(e.stored), e.expires
 		}
 	}
-	s := r.query(ctx, name, qtype)
+	s = r.query(ctx, name, qtype)
 	if r.cache != nil {
 		if ttl, ok := s.cacheTTL(name, qtype); ok {
-			r.debugf("DNS encache (%s, %s, %s, %d)", debugName(name), TypeString(qtype), s.describe(qtype), int(ttl/time.Second))
-			r.cache.put(key, s, ttl, r.now())
+			if r.debug != nil {
+				r.debugf("DNS encache (%s, %s, %s, %d)", debugName(name), TypeString(qtype), s.describe(qtype), int(ttl/time.Second))
+			}
+			now := r.now()
+			r.cache.put(key, s, ttl, now)
+			until = now.Add(ttl)
 		}
 	}
-	return s
+	return s, 0, until
 }
 
 // describe summarizes the step for debug lines: the data, or NXDOMAIN,

@@ -58,11 +58,32 @@ type Logger interface {
 	Logf(level Level, format string, args ...any)
 }
 
+// LevelEnabler is implemented by loggers that can tell cheaply whether they
+// write lines of a level. Hot paths ask first (Enabled), so that a line
+// nobody writes costs no formatting and no allocation: boxing the
+// arguments of Logf allocates even when the logger drops the line.
+type LevelEnabler interface {
+	Enabled(level Level) bool
+}
+
+// Enabled reports whether l writes lines of level: its own answer when it
+// implements LevelEnabler, true otherwise (a logger that cannot tell gets
+// every line).
+func Enabled(l Logger, level Level) bool {
+	if e, ok := l.(LevelEnabler); ok {
+		return e.Enabled(level)
+	}
+	return true
+}
+
 // Discard drops every line.
 type Discard struct{}
 
 // Logf does nothing.
 func (Discard) Logf(Level, string, ...any) {}
+
+// Enabled is false: no line is written.
+func (Discard) Enabled(Level) bool { return false }
 
 // Memory keeps lines in memory, for tests and for commands that show what the engine
 // logged. It is safe for concurrent use.
@@ -76,6 +97,9 @@ type Memory struct {
 	mu    sync.Mutex
 	lines []string
 }
+
+// Enabled reports whether lines of level are kept.
+func (m *Memory) Enabled(level Level) bool { return level <= m.Level }
 
 // Logf keeps the line if its level is enabled.
 func (m *Memory) Logf(level Level, format string, args ...any) {
@@ -111,6 +135,16 @@ func (m *Memory) String() string { return strings.Join(m.Lines(), "\n") }
 
 // Tee sends every line to each of its loggers (nil ones are skipped).
 type Tee []Logger
+
+// Enabled reports whether one of the loggers writes lines of level.
+func (t Tee) Enabled(level Level) bool {
+	for _, l := range t {
+		if l != nil && Enabled(l, level) {
+			return true
+		}
+	}
+	return false
+}
 
 // Logf passes the line on.
 func (t Tee) Logf(level Level, format string, args ...any) {

@@ -84,39 +84,52 @@ type Cache interface {
 }
 
 // MemoryCache is a Cache in memory, for tests and for a session without a
-// data directory. The zero value is ready to use.
+// data directory. The zero value is ready to use. Reads take a read lock
+// only; each entry is stored as a copy that is never modified afterwards,
+// so that the engine can read it in place (view) without copying it.
 type MemoryCache struct {
-	mu sync.Mutex
-	m  map[string]Entry
+	mu sync.RWMutex
+	m  map[string]*Entry
 }
 
 // Get returns the entry for domain.
 func (c *MemoryCache) Get(ctx context.Context, domain string) (Entry, bool, error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	e, ok := c.m[domain]
-	return e.clone(), ok, nil
+	p, ok := c.view(domain)
+	if !ok {
+		return Entry{}, false, nil
+	}
+	return p.clone(), true, nil
+}
+
+// view returns the stored entry for domain itself, shared: the caller must
+// not modify it (nor its slices).
+func (c *MemoryCache) view(domain string) (*Entry, bool) {
+	c.mu.RLock()
+	p, ok := c.m[domain]
+	c.mu.RUnlock()
+	return p, ok
 }
 
 // Put stores e.
 func (c *MemoryCache) Put(ctx context.Context, e Entry) error {
+	e = e.clone()
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.m == nil {
-		c.m = make(map[string]Entry)
+		c.m = make(map[string]*Entry)
 	}
-	c.m[e.Domain] = e.clone()
+	c.m[e.Domain] = &e
 	return nil
 }
 
 // List returns every entry, sorted by domain.
 func (c *MemoryCache) List(ctx context.Context) ([]Entry, error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
+	c.mu.RLock()
 	out := make([]Entry, 0, len(c.m))
-	for _, e := range c.m {
-		out = append(out, e.clone())
+	for _, p := range c.m {
+		out = append(out, p.clone())
 	}
+	c.mu.RUnlock()
 	slices.SortFunc(out, func(a, b Entry) int { return strings.Compare(a.Domain, b.Domain) })
 	return out, nil
 }

@@ -34,6 +34,10 @@ const (
 	DefaultRefreshInterval = 24 * time.Hour
 	// DefaultProbeTimeout bounds each step of Verify's SMTP probes.
 	DefaultProbeTimeout = 20 * time.Second
+	// maxRecordMemo bounds the TXT lookups an Engine keeps (as many as the
+	// resolver's cache keeps answers); when full, expired ones are dropped
+	// first, then arbitrary ones.
+	maxRecordMemo = 10000
 )
 
 // The levels of the engine's mail log lines.
@@ -90,10 +94,38 @@ type Engine struct {
 	fetchTimeout    time.Duration
 	refreshInterval time.Duration
 	client          *http.Client
+	levels          maillog.LevelEnabler // nil: the log cannot tell, every line is made
 
 	mu       sync.Mutex
 	failed   map[fetchKey]time.Time // failed fetches, for RetryHoldoff
+	failedAt map[string]time.Time   // the last failed fetch of each domain
 	inflight map[fetchKey]*flight   // fetches in progress
+
+	memoMu  sync.RWMutex
+	records map[string]*recordMemo   // TXT lookups by domain, while the resolver caches them
+	looking map[string]*recordFlight // TXT lookups in progress, by domain
+}
+
+// recordMemo is a domain's TXT lookup (RFC 8461 §3.1), parsed, kept exactly
+// as long as the resolver's cache keeps the answer (its DNS TTL, capped as
+// the resolver caps it): asking the resolver again before until would give
+// the same answer, so the memo is that answer without the asking, the
+// decoding and the parsing. It is never modified once stored.
+type recordMemo struct {
+	lk    RecordLookup
+	until time.Time // dns.Result.Expires, on the resolver's clock
+}
+
+// recordFlight is a TXT lookup in progress that other decisions for the same
+// domain wait for instead of asking too.
+type recordFlight struct {
+	done chan struct{}
+	lk   RecordLookup
+	// ok is false when the lookup ended with its caller's context: the
+	// callers that waited ask for themselves.
+	ok bool
+	// waiters counts the callers that waited (for tests).
+	waiters int
 }
 
 // fetchKey identifies a policy instance.
@@ -136,7 +168,10 @@ func New(cfg Config) (*Engine, error) {
 		fetchTimeout:    cfg.FetchTimeout,
 		refreshInterval: cfg.RefreshInterval,
 		failed:          make(map[fetchKey]time.Time),
+		failedAt:        make(map[string]time.Time),
 		inflight:        make(map[fetchKey]*flight),
+		records:         make(map[string]*recordMemo),
+		looking:         make(map[string]*recordFlight),
 	}
 	if e.roots == nil {
 		e.roots = x509.NewCertPool()
@@ -147,6 +182,7 @@ func New(cfg Config) (*Engine, error) {
 	if e.log == nil {
 		e.log = maillog.Discard{}
 	}
+	e.levels, _ = e.log.(maillog.LevelEnabler)
 	if e.now == nil {
 		e.now = time.Now
 	}
@@ -210,7 +246,9 @@ type Result struct {
 	// Domain is the policy domain, normalized.
 	Domain string
 	// Policy is the policy that applies (Apply), or the mode none policy
-	// that was found (NoPolicy); nil otherwise.
+	// that was found (NoPolicy); nil otherwise. It may be shared with the
+	// policy cache and with other Results: callers read it and must never
+	// modify it (nor its slices).
 	Policy *Policy
 	// ID is the id of the policy; Source where it came from; ExpiresAt
 	// when it expires (the fetch time itself for max_age 0).
@@ -239,6 +277,9 @@ func (r Result) Allows(mxHost string) bool {
 // A-labels without a trailing dot.
 func NormalizeDomain(domain string) (string, error) {
 	d := strings.TrimSuffix(strings.TrimSpace(domain), ".")
+	if isPlainHostName(d) {
+		return d, nil // what IDNA makes of it, without the work
+	}
 	a, err := idna.Lookup.ToASCII(d)
 	if err != nil || a == "" || strings.ContainsAny(a, " \t/\\") {
 		return "", fmt.Errorf("mtasts: %q is not a domain name", domain)
@@ -250,19 +291,33 @@ func NormalizeDomain(domain string) (string, error) {
 // (DESIGN.md, engine rules step 3; RFC 8461 §3, §5.1), fetching and caching
 // the policy as needed. The error is non-nil only for Defer, and wraps
 // ErrTempFail.
+//
+// A decision that the caches answer (the policy cache, and the TXT record
+// within its DNS TTL) makes no allocation when the log does not write the
+// Info lines: the Result's Policy is then the cache's own, shared.
 func (e *Engine) Policy(ctx context.Context, domain string) (Result, error) {
 	d, err := NormalizeDomain(domain)
 	if err != nil {
 		return Result{Action: NoPolicy, Domain: domain, Reason: err.Error()}, nil
 	}
 	now := e.now()
-	entry, cached := e.cacheGet(ctx, d)
+	entry, cached := e.cacheView(ctx, d)
 	valid := cached && entry.Valid(now)
 
+	if lk, ok := e.knownRecord(d); ok {
+		return e.decide(ctx, d, now, entry, valid, lk, nil)
+	}
+	return e.decideLookingUp(ctx, d, now, entry, valid)
+}
+
+// decideLookingUp is Policy when the TXT record has to be looked up.
+func (e *Engine) decideLookingUp(ctx context.Context, d string, now time.Time, entry *Entry, valid bool) (Result, error) {
 	// With nothing usable cached, the policy host's address is looked up
-	// while the TXT lookup runs: both are on the critical path.
+	// while the TXT lookup runs: both are on the critical path. Not for a
+	// domain whose fetch failed moments ago: the hold-off most likely
+	// answers (RFC 8461 §3.3), and it needs no address.
 	var pre *addrFuture
-	if !valid && e.cfg.Proxy == nil {
+	if !valid && e.cfg.Proxy == nil && !e.failedRecently(d, now) {
 		pctx, cancel := context.WithCancel(ctx)
 		pre = e.prefetch(pctx, "mta-sts."+d)
 		defer func() {
@@ -270,30 +325,39 @@ func (e *Engine) Policy(ctx context.Context, domain string) (Result, error) {
 			<-pre.done
 		}()
 	}
+	return e.decide(ctx, d, now, entry, valid, e.lookupRecord(ctx, d), pre)
+}
 
-	lk := LookupRecord(ctx, e.resolver, d)
+// decide is Policy once the cache entry (valid says whether it applies at
+// now) and the TXT lookup are known; pre is the policy host's address
+// lookup when one was started.
+func (e *Engine) decide(ctx context.Context, d string, now time.Time, entry *Entry, valid bool, lk *RecordLookup, pre *addrFuture) (Result, error) {
 	switch lk.Status {
 	case RecordTempFail:
 		if valid {
-			return e.useCached(ctx, entry, "TXT lookup failed; the cached policy applies"), nil
+			return e.useCached(ctx, entry, "TXT lookup failed; the cached policy applies", now), nil
 		}
 		err := fmt.Errorf("mtasts: policy for %s: %w", d, lk.Err)
-		e.log.Logf(logDebug, "MTA-STS TXT lookup for domain(%s) failed: %v", d, lk.Err)
+		if e.logs(logDebug) {
+			e.log.Logf(logDebug, "MTA-STS TXT lookup for domain(%s) failed: %v", d, lk.Err)
+		}
 		return Result{Action: Defer, Domain: d, Reason: "TXT lookup failed temporarily, nothing cached"}, err
 	case RecordNone, RecordInvalid, RecordMultiple:
 		if valid {
-			if entry.Policy.Mode != ModeNone {
+			if entry.Policy.Mode != ModeNone && e.logs(logWarning) {
 				e.log.Logf(logWarning, "MTA-STS TXT record for the domain (%s) is no longer valid (%s); the cached policy applies until %s",
 					d, lk.Status, entry.ExpiresAt.UTC().Format(time.RFC3339))
 			}
-			return e.useCached(ctx, entry, "TXT record "+string(lk.Status)+"; the cached policy applies until it expires"), nil
+			return e.useCached(ctx, entry, recordReason(lk.Status, true), now), nil
 		}
-		return Result{Action: NoPolicy, Domain: d, Reason: "TXT record " + string(lk.Status)}, nil
+		return Result{Action: NoPolicy, Domain: d, Reason: recordReason(lk.Status, false)}, nil
 	}
-	e.log.Logf(logInfo, "Successfully fetched MTA-STS TXT record for domain(%s)", d)
+	if e.logs(logInfo) {
+		e.log.Logf(logInfo, "Successfully fetched MTA-STS TXT record for domain(%s)", d)
+	}
 	id := lk.Record.ID
 	if valid && entry.ID == id {
-		return e.useCached(ctx, entry, "cached policy, same id"), nil
+		return e.useCached(ctx, entry, "cached policy, same id", now), nil
 	}
 
 	out := e.fetchShared(ctx, d, id, pre, true, now)
@@ -302,56 +366,225 @@ func (e *Engine) Policy(ctx context.Context, domain string) (Result, error) {
 		if valid {
 			// No last-used update: the entry is on its way out, and a
 			// concurrent delivery may have cached the new id already.
-			return e.useCachedAs(ctx, entry, "fetch of the new id failed; the cached policy applies", false), nil
+			return e.useCachedAs(ctx, entry, "fetch of the new id failed; the cached policy applies", false, now), nil
 		}
 		return Result{Action: NoPolicy, Domain: d, ID: id, Reason: "policy fetch failed: " + out.err.Error()}, nil
 	}
 	if out.cached {
 		// Another delivery fetched this id a moment ago.
-		return e.useCached(ctx, out.entry, "cached policy, fetched moments ago"), nil
+		return e.useCached(ctx, &out.entry, "cached policy, fetched moments ago", e.now()), nil
 	}
-	e.log.Logf(logInfo, "MTA-STS policy for the domain (%s) Successful.", d)
-	return e.apply(out.entry, SourceFetched, "fetched"), nil
+	if e.logs(logInfo) {
+		e.log.Logf(logInfo, "MTA-STS policy for the domain (%s) Successful.", d)
+	}
+	return e.apply(&out.entry, SourceFetched, "fetched"), nil
+}
+
+// recordReason is the Result.Reason for a TXT lookup that found no usable
+// record (status none, invalid or multiple), with or without a cached
+// policy that still applies (§3.3, §5.1). The strings are constants: no
+// allocation on the path of the many domains without MTA-STS.
+func recordReason(status RecordStatus, cached bool) string {
+	switch {
+	case status == RecordNone && cached:
+		return "TXT record none; the cached policy applies until it expires"
+	case status == RecordNone:
+		return "TXT record none"
+	case status == RecordInvalid && cached:
+		return "TXT record invalid; the cached policy applies until it expires"
+	case status == RecordInvalid:
+		return "TXT record invalid"
+	case status == RecordMultiple && cached:
+		return "TXT record multiple; the cached policy applies until it expires"
+	case status == RecordMultiple:
+		return "TXT record multiple"
+	case cached:
+		return "TXT record " + string(status) + "; the cached policy applies until it expires"
+	}
+	return "TXT record " + string(status)
+}
+
+// logs reports whether the log writes lines of level; the callers on the
+// decision path ask first, so that a line nobody writes costs nothing.
+func (e *Engine) logs(level maillog.Level) bool {
+	return e.levels == nil || e.levels.Enabled(level)
 }
 
 // logFetchFailure logs a failed fetch at level, with the reason at Debug;
 // a fetch skipped for the hold-off is logged at Debug only.
 func (e *Engine) logFetchFailure(d string, err error, level maillog.Level) {
-	if !errors.Is(err, ErrRecentFailure) {
+	if !errors.Is(err, ErrRecentFailure) && e.logs(level) {
 		e.log.Logf(level, "Failed to fetch MTA-STS policy for the domain (%s)", d)
 	}
-	e.log.Logf(logDebug, "MTA-STS policy fetch for the domain (%s): %v", d, err)
+	if e.logs(logDebug) {
+		e.log.Logf(logDebug, "MTA-STS policy fetch for the domain (%s): %v", d, err)
+	}
 }
 
-// useCached applies a cached entry and notes its use.
-func (e *Engine) useCached(ctx context.Context, entry Entry, reason string) Result {
-	return e.useCachedAs(ctx, entry, reason, true)
+// useCached applies a cached entry and notes its use at now.
+func (e *Engine) useCached(ctx context.Context, entry *Entry, reason string, now time.Time) Result {
+	return e.useCachedAs(ctx, entry, reason, true, now)
 }
 
-// useCachedAs applies a cached entry; touch says whether to note its use.
-func (e *Engine) useCachedAs(ctx context.Context, entry Entry, reason string, touch bool) Result {
-	e.log.Logf(logInfo, "Valid cache entry found for the domain (%s).", entry.Domain)
-	if now := e.now(); touch && now.Sub(entry.LastUsed) >= LastUsedGranularity {
-		entry.LastUsed = now
-		if err := e.cache.Put(ctx, entry); err != nil {
+// useCachedAs applies a cached entry; touch says whether to note its use
+// (at now). entry is not modified: a use is noted by putting a copy.
+func (e *Engine) useCachedAs(ctx context.Context, entry *Entry, reason string, touch bool, now time.Time) Result {
+	if e.logs(logInfo) {
+		e.log.Logf(logInfo, "Valid cache entry found for the domain (%s).", entry.Domain)
+	}
+	if touch && now.Sub(entry.LastUsed) >= LastUsedGranularity {
+		used := *entry
+		used.LastUsed = now
+		if err := e.cache.Put(ctx, used); err != nil && e.logs(logWarning) {
 			e.log.Logf(logWarning, "MTA-STS cache update for the domain (%s) failed: %v", entry.Domain, err)
 		}
 	}
 	return e.apply(entry, SourceCache, reason)
 }
 
-// apply turns an entry into a Result: Apply, or NoPolicy for mode none.
-func (e *Engine) apply(entry Entry, src Source, reason string) Result {
-	p := entry.Policy
-	r := Result{Domain: entry.Domain, Policy: &p, ID: entry.ID, Source: src, ExpiresAt: entry.ExpiresAt, Reason: reason}
+// apply turns an entry into a Result: Apply, or NoPolicy for mode none. The
+// Result's Policy points into entry, which is never modified afterwards.
+func (e *Engine) apply(entry *Entry, src Source, reason string) Result {
+	p := &entry.Policy
+	r := Result{Domain: entry.Domain, Policy: p, ID: entry.ID, Source: src, ExpiresAt: entry.ExpiresAt, Reason: reason}
 	if p.Mode == ModeNone {
 		r.Action = NoPolicy
 		r.Reason = "policy mode none"
 		return r
 	}
-	e.log.Logf(logInfo, "Applying MTA-STS policy for the domain (%s)", entry.Domain)
+	if e.logs(logInfo) {
+		e.log.Logf(logInfo, "Applying MTA-STS policy for the domain (%s)", entry.Domain)
+	}
 	r.Action = Apply
 	return r
+}
+
+// isPlainHostName reports whether d is a host name that IDNA lookup
+// (UTS #46, as NormalizeDomain applies it) returns unchanged: lower-case
+// letters, digits and hyphens only, labels of 1 to 63 bytes that neither
+// begin nor end with a hyphen nor have one in both their third and fourth
+// places ("xn--" labels and the other reserved forms go through IDNA), at
+// most 253 bytes.
+func isPlainHostName(d string) bool {
+	if d == "" || len(d) > 253 {
+		return false
+	}
+	start := 0
+	for i := 0; i <= len(d); i++ {
+		if i < len(d) && d[i] != '.' {
+			if c := d[i]; !('a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '-') {
+				return false
+			}
+			continue
+		}
+		label := d[start:i]
+		if label == "" || len(label) > 63 || label[0] == '-' || label[len(label)-1] == '-' ||
+			len(label) >= 4 && label[2] == '-' && label[3] == '-' {
+			return false
+		}
+		start = i + 1
+	}
+	return true
+}
+
+// cacheView reads d's cache entry for a decision: a MemoryCache's own copy,
+// shared and read in place, or a copy from any other Cache. A read failure
+// is logged and counts as no entry.
+func (e *Engine) cacheView(ctx context.Context, d string) (*Entry, bool) {
+	if m, ok := e.cache.(*MemoryCache); ok {
+		return m.view(d)
+	}
+	entry, ok := e.cacheGet(ctx, d)
+	if !ok {
+		return nil, false
+	}
+	return &entry, true
+}
+
+// knownRecord returns d's TXT lookup while the resolver's cache still holds
+// its answer (shared: read it, never modify it).
+func (e *Engine) knownRecord(d string) (*RecordLookup, bool) {
+	e.memoMu.RLock()
+	m := e.records[d]
+	e.memoMu.RUnlock()
+	if m == nil || !e.resolver.Now().Before(m.until) {
+		return nil, false
+	}
+	return &m.lk, true
+}
+
+// lookupRecord looks up d's TXT record (LookupRecord), once for all the
+// decisions that ask at the same time, and keeps the answer for as long as
+// the resolver's cache does (knownRecord). The result is shared: read it,
+// never modify it. A caller whose context ends while it waits gets a
+// temporary failure at once.
+func (e *Engine) lookupRecord(ctx context.Context, d string) *RecordLookup {
+	for {
+		e.memoMu.Lock()
+		if m := e.records[d]; m != nil && e.resolver.Now().Before(m.until) {
+			e.memoMu.Unlock()
+			return &m.lk // another caller has just looked it up
+		}
+		if f := e.looking[d]; f != nil {
+			f.waiters++
+			e.memoMu.Unlock()
+			select {
+			case <-f.done:
+				if f.ok {
+					return &f.lk
+				}
+				continue // the lookup ended with its caller's context: ask again
+			case <-ctx.Done():
+				name := "_mta-sts." + d
+				return &RecordLookup{Name: name, Status: RecordTempFail,
+					Err: fmt.Errorf("mtasts: lookup %s TXT: %w: %w", name, ErrTempFail, ctx.Err())}
+			}
+		}
+		f := &recordFlight{done: make(chan struct{})}
+		e.looking[d] = f
+		e.memoMu.Unlock()
+
+		lk, until := lookupRecord(ctx, e.resolver, d)
+		f.lk, f.ok = lk, ctx.Err() == nil
+		e.memoMu.Lock()
+		delete(e.looking, d)
+		if f.ok && e.resolver.Now().Before(until) {
+			e.keepRecord(d, &recordMemo{lk: lk, until: until})
+		}
+		e.memoMu.Unlock()
+		close(f.done)
+		return &f.lk
+	}
+}
+
+// keepRecord stores m for d, making room when the memo is full; e.memoMu is
+// held.
+func (e *Engine) keepRecord(d string, m *recordMemo) {
+	if _, ok := e.records[d]; !ok && len(e.records) >= maxRecordMemo {
+		now := e.resolver.Now()
+		for k, old := range e.records {
+			if !now.Before(old.until) {
+				delete(e.records, k)
+			}
+		}
+		low := maxRecordMemo - maxRecordMemo/10
+		for k := range e.records {
+			if len(e.records) < low {
+				break
+			}
+			delete(e.records, k)
+		}
+	}
+	e.records[d] = m
+}
+
+// failedRecently reports whether a fetch of d's policy (any id) failed less
+// than RetryHoldoff before now.
+func (e *Engine) failedRecently(d string, now time.Time) bool {
+	e.mu.Lock()
+	at, ok := e.failedAt[d]
+	e.mu.Unlock()
+	return ok && now.Sub(at) < RetryHoldoff
 }
 
 // store caches a freshly fetched policy (a write failure is logged: the
@@ -424,8 +657,12 @@ func (e *Engine) fetchShared(ctx context.Context, d, id string, pre *addrFuture,
 	e.mu.Lock()
 	delete(e.inflight, key)
 	if f.out.err != nil && ctx.Err() == nil {
-		e.failed[key] = e.now()
+		at := e.now()
+		e.failed[key] = at
+		e.failedAt[d] = at
 		e.pruneFailed()
+	} else if f.out.err == nil {
+		delete(e.failedAt, d)
 	}
 	e.mu.Unlock()
 	close(f.done)
@@ -441,6 +678,11 @@ func (e *Engine) pruneFailed() {
 	for k, at := range e.failed {
 		if now.Sub(at) >= RetryHoldoff {
 			delete(e.failed, k)
+		}
+	}
+	for d, at := range e.failedAt {
+		if now.Sub(at) >= RetryHoldoff {
+			delete(e.failedAt, d)
 		}
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/segcli/segcli/engine/dns"
 )
@@ -249,6 +250,13 @@ type RecordLookup struct {
 // the policy domain: the recipient domain itself (§3.4: never a parent), or
 // the smart host's domain when the caller delivers through one.
 func LookupRecord(ctx context.Context, r *dns.Resolver, domain string) RecordLookup {
+	lk, _ := lookupRecord(ctx, r, domain)
+	return lk
+}
+
+// lookupRecord is LookupRecord, with the time until which r's cache keeps
+// the answer (dns.Result.Expires: zero when it does not keep it).
+func lookupRecord(ctx context.Context, r *dns.Resolver, domain string) (RecordLookup, time.Time) {
 	name := "_mta-sts." + strings.TrimSuffix(domain, ".")
 	lk := RecordLookup{Name: name}
 	txts, res, err := r.TXT(ctx, name)
@@ -258,8 +266,14 @@ func LookupRecord(ctx context.Context, r *dns.Resolver, domain string) RecordLoo
 		// validates would have said SERVFAIL for a bogus one too.
 		lk.Status = RecordTempFail
 		lk.Err = fmt.Errorf("mtasts: lookup %s TXT: %w: %w", name, ErrTempFail, err)
-		return lk
+		return lk, res.Expires
 	}
+	return pickRecord(lk, res), res.Expires
+}
+
+// pickRecord fills lk from the TXT records of the answer res (§3.1).
+func pickRecord(lk RecordLookup, res *dns.Result) RecordLookup {
+	name, txts := lk.Name, lk.TXT
 	var candidates, stsLike []string
 	for _, t := range txts {
 		switch {

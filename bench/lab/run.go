@@ -829,13 +829,13 @@ func (l *lab) replayRun(ctx context.Context) error {
 	for i := range steps {
 		switch i % 4 {
 		case 0:
-			fmt.Fprintf(&in, "hostname esa%d.test\n", i)
+			fmt.Fprintf(&in, "sethostname esa%d.test\n", i)
 		case 1:
 			in.WriteString("showchanges\n")
 		case 2:
 			in.WriteString("destconfig list\n")
 		case 3:
-			in.WriteString("clear\n")
+			in.WriteString("clear\ny\n") // the confirmation is part of the step
 		}
 	}
 	data := l.dataDir("replay")
@@ -863,7 +863,7 @@ func (l *lab) replayRun(ctx context.Context) error {
 	}
 	r, p := median(rep), median(piped)
 	l.rep.add(row{
-		key: "replay", what: "Replay of a recorded 1,000-step transcript (hostname, showchanges, destconfig list, clear), whole process, median of 5",
+		key: "replay", what: "Replay of a recorded 1,000-step transcript (sethostname, showchanges, destconfig list, clear), whole process, median of 5",
 		segcli: ms(r), peer: ms(p) + " (the same input piped)", floor: "-",
 		ratio: ratio(r, p) + " of the piped session", target: "-", met: true,
 		how: "`segcli --replay FILE` against `segcli < input`",

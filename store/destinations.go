@@ -6,6 +6,7 @@ import (
 	"net/netip"
 	"slices"
 	"strings"
+	"unicode/utf8"
 
 	"golang.org/x/net/idna"
 )
@@ -18,6 +19,9 @@ import (
 // are operator facing: lower case, saying what to type instead.
 func NormalizeDomain(s string) (string, error) {
 	s = strings.TrimSpace(s)
+	if !utf8.ValidString(s) {
+		return "", fmt.Errorf("%q is not valid text (UTF-8): type the domain name again", s)
+	}
 	sub := strings.HasPrefix(s, ".")
 	name := strings.TrimSuffix(strings.TrimPrefix(s, "."), ".")
 	switch {
@@ -58,6 +62,9 @@ func NormalizeDomain(s string) (string, error) {
 // A-label form. A single-label host name (an internal relay) is accepted.
 func NormalizeHost(s string) (string, error) {
 	s = strings.TrimSpace(s)
+	if !utf8.ValidString(s) {
+		return "", fmt.Errorf("%q is not valid text (UTF-8): type the host name again", s)
+	}
 	if strings.HasPrefix(s, "[") && strings.HasSuffix(s, "]") {
 		s = s[1 : len(s)-1]
 	}

@@ -27,9 +27,7 @@ import (
 	"io"
 	"net"
 	"net/netip"
-	"slices"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/segcli/segcli/engine/dane"
@@ -228,11 +226,7 @@ func verify(ctx context.Context, e *shell.Env, domain string, w io.Writer) (dane
 	if err != nil {
 		return dane.Report{}, fmt.Errorf("daneverify: %w", err)
 	}
-	// A host whose TLSA records are being looked up is connected to at the
-	// same time; the connection is used if DANE applies, closed otherwise.
-	early := newEarlyDials(ctx, e)
-	defer early.closeUnused()
-	res, err := dane.GatherWith(ctx, r, domain, e.Log, dane.Hooks{BeforeTLSA: early.start})
+	res, err := dane.Gather(ctx, r, domain, e.Log)
 	if err != nil {
 		return dane.Report{}, fmt.Errorf("daneverify: %w", err)
 	}
@@ -254,7 +248,7 @@ func verify(ctx context.Context, e *shell.Env, domain string, w io.Writer) (dane
 			}
 			continue
 		}
-		outcomes[f.Host] = p.try(ctx, e, res.Domain, f, early.take(f.Host))
+		outcomes[f.Host] = p.try(ctx, e, res.Domain, f)
 	}
 	if err := ctx.Err(); err != nil {
 		return dane.Report{}, fmt.Errorf("daneverify: %w", err)
@@ -270,17 +264,8 @@ func verify(ctx context.Context, e *shell.Env, domain string, w io.Writer) (dane
 // connection: STARTTLS, the handshake with the TLSA base domain as SNI, and
 // the server's certificate by the usable records (none: TLS required without
 // authentication).
-// dialed, when not nil, is the connection opened while the TLSA records were
-// looked up.
-func (p *reporter) try(ctx context.Context, e *shell.Env, domain string, f *dane.Finding, dialed *earlyDial) dane.Outcome {
-	var attempts []dialAttempt
-	if dialed != nil && slices.Equal(dialed.addrs, f.Addresses) {
-		attempts = dialed.wait()
-	} else {
-		dialed.close()
-		attempts = dialFirst(ctx, e, f.Host, f.Addresses)
-	}
-	conn, ip, err := p.connected(f.Host, attempts)
+func (p *reporter) try(ctx context.Context, e *shell.Env, domain string, f *dane.Finding) dane.Outcome {
+	conn, ip, err := p.connect(ctx, e, f)
 	for _, l := range f.TLSALines {
 		p.line(l)
 	}
@@ -363,129 +348,29 @@ func (p *reporter) try(ctx context.Context, e *shell.Env, domain string, f *dane
 	return dane.Outcome{Err: errors.New(why)}
 }
 
-// dialAttempt is one connection attempt to an address of an MX host.
-type dialAttempt struct {
-	addr  netip.Addr
-	conn  net.Conn
-	err   error
-	local string
-}
-
-// dialFirst connects to port 25 of the addresses in turn, up to the first that
-// accepts, and returns the attempts.
-func dialFirst(ctx context.Context, e *shell.Env, host string, addrs []netip.Addr) []dialAttempt {
-	var out []dialAttempt
-	for _, a := range addrs {
-		dctx, cancel := context.WithTimeout(ctx, smtp.DefaultTimeout)
-		conn, err := e.DialContext(dctx, "tcp", netip.AddrPortFrom(a, 25).String(), host)
-		cancel()
-		at := dialAttempt{addr: a, conn: conn, err: err, local: "unknown"}
-		if err == nil {
-			if ta, ok := conn.LocalAddr().(*net.TCPAddr); ok {
-				at.local = ta.IP.String()
-			}
-		}
-		out = append(out, at)
-		if err == nil {
-			break
-		}
-	}
-	return out
-}
-
-// connected reports the attempts as the appliance does and returns the
-// connection made, if any.
-func (p *reporter) connected(host string, attempts []dialAttempt) (net.Conn, netip.Addr, error) {
+// connect opens a connection to port 25 of the first address of f that
+// answers, and says so as the appliance does.
+func (p *reporter) connect(ctx context.Context, e *shell.Env, f *dane.Finding) (net.Conn, netip.Addr, error) {
 	var last error
-	for _, at := range attempts {
-		p.say(maillog.Info, "Connecting to %s on port 25.", at.addr)
-		if at.err != nil {
-			p.say(maillog.Warning, "Connection to %s on port 25 failed: %v.", at.addr, at.err)
-			last = at.err
+	for _, a := range f.Addresses {
+		p.say(maillog.Info, "Connecting to %s on port 25.", a)
+		dctx, cancel := context.WithTimeout(ctx, smtp.DefaultTimeout)
+		conn, err := e.DialContext(dctx, "tcp", netip.AddrPortFrom(a, 25).String(), f.Host)
+		cancel()
+		if err != nil {
+			p.say(maillog.Warning, "Connection to %s on port 25 failed: %v.", a, err)
+			last = err
 			continue
 		}
-		p.say(maillog.Info, "Connected to %s from interface %s.", at.addr, at.local)
-		return at.conn, at.addr, nil
+		local := "unknown"
+		if ta, ok := conn.LocalAddr().(*net.TCPAddr); ok {
+			local = ta.IP.String()
+		}
+		p.say(maillog.Info, "Connected to %s from interface %s.", a, local)
+		return conn, a, nil
 	}
 	if last == nil {
-		return nil, netip.Addr{}, fmt.Errorf("no address to connect to for %s", host)
+		return nil, netip.Addr{}, fmt.Errorf("no address to connect to for %s", f.Host)
 	}
-	return nil, netip.Addr{}, fmt.Errorf("could not connect to port 25 of %s: %v", host, last)
-}
-
-// earlyDial is a dialFirst started while the TLSA records are looked up.
-type earlyDial struct {
-	addrs    []netip.Addr
-	done     chan struct{}
-	attempts []dialAttempt
-	taken    bool
-}
-
-// wait returns the attempts once they are over.
-func (d *earlyDial) wait() []dialAttempt {
-	<-d.done
-	d.taken = true
-	return d.attempts
-}
-
-// close ends the connection made, if it was not used; nil does nothing.
-func (d *earlyDial) close() {
-	if d == nil || d.taken {
-		return
-	}
-	d.taken = true
-	<-d.done
-	for _, at := range d.attempts {
-		if at.conn != nil {
-			at.conn.Close()
-		}
-	}
-}
-
-// earlyDials are the connections opened during a Gather, by host.
-type earlyDials struct {
-	ctx context.Context
-	e   *shell.Env
-	mu  sync.Mutex
-	m   map[string]*earlyDial
-}
-
-func newEarlyDials(ctx context.Context, e *shell.Env) *earlyDials {
-	return &earlyDials{ctx: ctx, e: e, m: make(map[string]*earlyDial)}
-}
-
-// start dials host in the background (dane.Hooks.BeforeTLSA).
-func (d *earlyDials) start(host string, addrs []netip.Addr) {
-	ed := &earlyDial{addrs: addrs, done: make(chan struct{})}
-	d.mu.Lock()
-	if _, ok := d.m[host]; ok {
-		d.mu.Unlock()
-		return
-	}
-	d.m[host] = ed
-	d.mu.Unlock()
-	go func() {
-		defer close(ed.done)
-		ed.attempts = dialFirst(d.ctx, d.e, host, addrs)
-	}()
-}
-
-// take hands the dial of host to its user (nil when none was started).
-func (d *earlyDials) take(host string) *earlyDial {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	ed := d.m[host]
-	delete(d.m, host)
-	return ed
-}
-
-// closeUnused closes the connections no one took: hosts DANE does not apply
-// to.
-func (d *earlyDials) closeUnused() {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	for h, ed := range d.m {
-		ed.close()
-		delete(d.m, h)
-	}
+	return nil, netip.Addr{}, fmt.Errorf("could not connect to port 25 of %s: %v", f.Host, last)
 }

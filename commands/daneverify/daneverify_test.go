@@ -7,11 +7,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -341,73 +339,4 @@ func TestCheckSchemaRejects(t *testing.T) {
 			t.Errorf("%s: checkSchema found nothing wrong in %s", tt.name, bad)
 		}
 	}
-}
-
-// TestConnectsWhileTLSALookup: a host whose TLSA records are looked up is
-// connected to at the same time, once; the connection is used when DANE
-// applies, and a host DANE does not apply to is never reported as connected to.
-func TestConnectsWhileTLSALookup(t *testing.T) {
-	s := startDANE(t)
-	var mu sync.Mutex
-	dials := map[string]int{}
-	dial := s.Dial
-	counting := func(ctx context.Context, network, addr, host string) (net.Conn, error) {
-		mu.Lock()
-		dials[host]++
-		mu.Unlock()
-		return dial(ctx, network, addr, host)
-	}
-	for _, tt := range []struct {
-		domain     string
-		wantDials  map[string]int
-		wantOutput string
-		connected  int
-	}{
-		{"good.dane.test", map[string]int{"mx1.good.dane.test": 1, "mx2.good.dane.test": 1}, "DANE SUCCESS for good.dane.test", 2},
-		{"notlsa.dane.test", map[string]int{"mx.notlsa.dane.test": 1}, "DANE UNSUPPORTED for notlsa.dane.test", 0},
-	} {
-		t.Run(tt.domain, func(t *testing.T) {
-			clear(dials)
-			stdout, stderr := batchDial(t, s, counting, "daneverify "+tt.domain)
-			if !strings.Contains(stdout+stderr, tt.wantOutput) {
-				t.Fatalf("no %q in\n%s%s", tt.wantOutput, stdout, stderr)
-			}
-			mu.Lock()
-			defer mu.Unlock()
-			for h, n := range tt.wantDials {
-				if dials[h] != n {
-					t.Errorf("%s dialed %d times, want %d", h, dials[h], n)
-				}
-			}
-			if got := strings.Count(stdout, "Connected to "); got != tt.connected {
-				t.Errorf("%d connections reported, want %d:\n%s", got, tt.connected, stdout)
-			}
-		})
-	}
-}
-
-// batchDial is batch with another dialer.
-func batchDial(t *testing.T, s *fixtures.Setup, dial func(context.Context, string, string, string) (net.Conn, error), line string) (stdout, stderr string) {
-	t.Helper()
-	dir := t.TempDir()
-	var out, errOut bytes.Buffer
-	sh, err := commands.NewShell(context.Background(), commands.Options{
-		Fs:         afero.NewBasePathFs(afero.NewOsFs(), dir),
-		Locker:     store.FileLocker{Path: filepath.Join(dir, "config", ".lock")},
-		ResolvConf: filepath.Join(dir, "no-resolv.conf"),
-		DemoSeed:   []byte("segcli daneverify tests"),
-		In:         shell.NewPlainReader(strings.NewReader(""), &out),
-		Out:        &out,
-		Err:        &errOut,
-		Now:        func() time.Time { return testNow },
-		User:       "admin",
-		Hostname:   "esa.test",
-		Resolver:   s.Vars["DNS"],
-		Dial:       dial,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	sh.RunBatch(context.Background(), line)
-	return out.String(), errOut.String()
 }

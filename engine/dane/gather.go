@@ -164,22 +164,6 @@ func (r *DomainResult) MXSecure() bool { return r.MXStatus == dns.Secure }
 // the result, not errors: the error is only for a domain name that is not
 // one. Every line is also logged to log (which may be nil).
 func Gather(ctx context.Context, r Resolver, domain string, log maillog.Logger) (*DomainResult, error) {
-	return GatherWith(ctx, r, domain, log, Hooks{})
-}
-
-// Hooks let a caller act while Gather is still looking up.
-type Hooks struct {
-	// BeforeTLSA, when set, is called for each MX host whose TLSA records
-	// are about to be looked up (its addresses allow DANE, RFC 7672
-	// §2.2.2), with its addresses: a caller that connects to the host when
-	// DANE applies can open the connection while the TLSA lookup runs (one
-	// round trip saved). It is called from Gather's goroutine and must not
-	// block.
-	BeforeTLSA func(host string, addrs []netip.Addr)
-}
-
-// GatherWith is Gather with hooks.
-func GatherWith(ctx context.Context, r Resolver, domain string, log maillog.Logger, hooks Hooks) (*DomainResult, error) {
 	d := normalize(domain)
 	res := &DomainResult{Domain: d, NextHop: d}
 	mx, err := r.Lookup(ctx, d, dns.TypeMX)
@@ -247,7 +231,7 @@ func GatherWith(ctx context.Context, r Resolver, domain string, log maillog.Logg
 	pre := prefetch(ctx, r, hosts)
 	defer pre.stop()
 	for i, h := range hosts {
-		f := gatherHost(ctx, r, res, normalize(h.Host), pre.host(i), hooks)
+		f := gatherHost(ctx, r, res, normalize(h.Host), pre.host(i))
 		f.Pref = h.Pref
 		res.Hosts = append(res.Hosts, f)
 	}
@@ -302,7 +286,7 @@ type family struct {
 
 // gatherHost decides DANE for one MX host (RFC 7672 §2.2.2).
 // pre, when not nil, holds the host's lookups already under way.
-func gatherHost(ctx context.Context, r Resolver, dr *DomainResult, host string, pre *hostLookups, hooks Hooks) Finding {
+func gatherHost(ctx context.Context, r Resolver, dr *DomainResult, host string, pre *hostLookups) Finding {
 	f := Finding{Host: host, Expanded: host, State: StateNotApplicable}
 	in := fmt.Sprintf("MX(%s) in %s", host, dr.Domain)
 
@@ -421,10 +405,6 @@ func gatherHost(ctx context.Context, r Resolver, dr *DomainResult, host string, 
 			f.TLSAStatus = TLSANone // the host securely does not exist
 		}
 		return f
-	}
-
-	if hooks.BeforeTLSA != nil && len(candidates) > 0 && len(f.Addresses) > 0 {
-		hooks.BeforeTLSA(host, slices.Clone(f.Addresses))
 	}
 
 	// TLSA lookups (RFC 7672 §2.2.3): the first candidate with a secure

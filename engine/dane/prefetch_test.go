@@ -2,8 +2,6 @@ package dane
 
 import (
 	"context"
-	"net/netip"
-	"slices"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -65,37 +63,5 @@ func TestGatherOverlapsAddressLookups(t *testing.T) {
 	}
 	if limit := 5 * delay; elapsed >= limit {
 		t.Errorf("Gather took %v, want under %v", elapsed, limit)
-	}
-}
-
-// TestGatherBeforeTLSA: the hook sees each host whose TLSA records are about to
-// be looked up, with its addresses, and no host whose address does not allow a
-// TLSA query (RFC 7672 §2.2.2).
-func TestGatherBeforeTLSA(t *testing.T) {
-	p := testPKI(t)
-	_, addr := startZone(t, p)
-	for _, tt := range []struct {
-		domain string
-		want   []string
-	}{
-		{"multi.test", []string{"mx.denial.test", "mx.ee.test"}},
-		{"insecure-host.test", nil},
-	} {
-		var got []string
-		_, err := GatherWith(t.Context(), newResolver(addr, false), tt.domain, nil, Hooks{
-			BeforeTLSA: func(host string, addrs []netip.Addr) {
-				if len(addrs) == 0 {
-					t.Errorf("%s: no addresses", host)
-				}
-				got = append(got, host)
-			},
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
-		slices.Sort(got)
-		if !slices.Equal(got, tt.want) {
-			t.Errorf("Gather(%s) called BeforeTLSA for %q, want %q", tt.domain, got, tt.want)
-		}
 	}
 }

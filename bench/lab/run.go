@@ -427,10 +427,14 @@ func (l *lab) coldFetch(ctx context.Context) error {
 }
 
 // fullCheck: mtastsverify's whole check, and daneverify's DANE decision, on
-// new domains at the delayed round trip. The floor is the longest chain of
-// round trips that cannot overlap: MX, the MX host's address (TLSA beside it),
+// new domains at the delayed round trip. Each floor is the longest chain of
+// round trips that cannot overlap. mtastsverify: MX, the MX host's address,
 // TCP connect and banner (2), EHLO, STARTTLS, the TLS 1.3 handshake and the
-// QUIT that RFC 5321 §4.1.1.10 says to wait for: 8.
+// QUIT that RFC 5321 §4.1.1.10 says to wait for: 8 (the policy's four round
+// trips run beside them). daneverify: the same and the TLSA lookup, which
+// cannot overlap the connection: a host whose TLSA RRset turns out bogus must
+// not be connected to at all (RFC 7672 §2.1.1; the interop tier checks that
+// Postfix sees no connection): 9.
 func (l *lab) fullCheck(ctx context.Context) error {
 	if err := l.setDelay(true); err != nil {
 		return err
@@ -477,10 +481,11 @@ func (l *lab) fullCheck(ctx context.Context) error {
 		ds = append(ds, el)
 	}
 	dv := median(ds)
+	daneFloor := 9 * l.rep.rtt
 	l.rep.add(row{
-		key: "dane", what: "Cold DANE decision, `daneverify DOMAIN`: MX, addresses and TLSA, STARTTLS, DANE-EE match (median of 9)",
-		segcli: ms(dv), peer: "-", floor: ms(floor) + " (8 RTT)",
-		ratio: ratio(dv, floor) + " of the floor", target: "<= 1.10x the floor", met: dv <= floor*110/100,
+		key: "dane", what: "Cold DANE decision, `daneverify DOMAIN`: MX, addresses, then TLSA, STARTTLS, DANE-EE match (median of 9)",
+		segcli: ms(dv), peer: "-", floor: ms(daneFloor) + " (9 RTT)",
+		ratio: ratio(dv, daneFloor) + " of the floor", target: "<= 1.10x the floor", met: dv <= daneFloor*110/100,
 		how: "in-process, the daneverify command in a shell session",
 	})
 	return nil

@@ -25,6 +25,7 @@ import (
 	"github.com/segcli/segcli/engine/queue"
 	"github.com/segcli/segcli/engine/trust"
 	"github.com/segcli/segcli/internal/dnstest"
+	"github.com/segcli/segcli/internal/hostiletest"
 	"github.com/segcli/segcli/internal/pkitest"
 )
 
@@ -173,14 +174,12 @@ type mail struct {
 
 // mxServer is an SMTP server on 127.0.0.1 with STARTTLS.
 type mxServer struct {
-	host string
-	ln   net.Listener
-	conf mxConf
-	wg   sync.WaitGroup
-	done chan struct{}
+	*hostiletest.Peer
+	host  string
+	laddr string // the listener's address
+	conf  mxConf
 
 	mu       sync.Mutex
-	conns    int
 	mailFrom int // MAIL FROM commands seen
 	mails    []mail
 	snis     []string
@@ -189,56 +188,21 @@ type mxServer struct {
 
 func startMX(tb testing.TB, host string, conf mxConf) *mxServer {
 	tb.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		tb.Fatal(err)
-	}
-	s := &mxServer{host: host, ln: ln, conf: conf, done: make(chan struct{})}
-	s.wg.Add(1)
-	go func() {
-		defer s.wg.Done()
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			s.mu.Lock()
-			s.conns++
-			n := s.conns
-			s.mu.Unlock()
-			s.wg.Add(1)
-			go func() {
-				defer s.wg.Done()
-				s.serve(c, n)
-			}()
-		}
-	}()
-	tb.Cleanup(s.stop)
+	s := &mxServer{Peer: hostiletest.New(tb), host: host, conf: conf}
+	s.laddr = s.Listen(tb, s.serve)
 	return s
 }
 
-func (s *mxServer) stop() {
-	select {
-	case <-s.done:
-	default:
-		close(s.done)
-	}
-	s.ln.Close()
-	s.wg.Wait()
-}
-
-func (s *mxServer) addr() string { return s.ln.Addr().String() }
+func (s *mxServer) addr() string { return s.laddr }
 
 func (s *mxServer) stats() (conns, mailFrom int, mails []mail, snis []string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.conns, s.mailFrom, append([]mail(nil), s.mails...), append([]string(nil), s.snis...)
+	return s.Conns(), s.mailFrom, append([]mail(nil), s.mails...), append([]string(nil), s.snis...)
 }
 
 func (s *mxServer) serve(c net.Conn, n int) {
 	defer c.Close()
-	stop := context.AfterFunc(doneCtx(s.done), func() { c.Close() })
-	defer stop()
 	var conn net.Conn = c
 	br := bufio.NewReader(conn)
 	say := func(format string, args ...any) bool {
@@ -362,16 +326,6 @@ func (s *mxServer) serve(c net.Conn, n int) {
 			say("500 5.5.2 what")
 		}
 	}
-}
-
-// doneCtx is a context cancelled when done is closed.
-func doneCtx(done chan struct{}) context.Context {
-	ctx, cancel := context.WithCancel(context.Background())
-	go func() {
-		<-done
-		cancel()
-	}()
-	return ctx
 }
 
 // ---- the world ----

@@ -7,16 +7,15 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"runtime"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/spf13/afero"
-	"go.uber.org/goleak"
 
 	"github.com/segcli/segcli/engine/queue"
+	"github.com/segcli/segcli/internal/hostiletest"
 )
 
 // Behaviours of a hostile MX host (hostileMX.behave), all after a 354 to
@@ -32,67 +31,19 @@ const (
 // hostileMX is an SMTP server on 127.0.0.1, without STARTTLS, that accepts
 // the envelope and then fails as behave says.
 type hostileMX struct {
-	ln     net.Listener
+	*hostiletest.Peer
+	addr   string
 	behave string
-	done   chan struct{}
-	wg     sync.WaitGroup
 
-	mu    sync.Mutex
-	conns []net.Conn
-	data  int // bytes of data read
+	mu   sync.Mutex
+	data int // bytes of data read
 }
 
 func startHostileMX(tb testing.TB, behave string) *hostileMX {
 	tb.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		tb.Fatal(err)
-	}
-	s := &hostileMX{ln: ln, behave: behave, done: make(chan struct{})}
-	s.wg.Add(1)
-	go func() {
-		defer s.wg.Done()
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			s.mu.Lock()
-			s.conns = append(s.conns, c)
-			s.mu.Unlock()
-			s.wg.Add(1)
-			go func() {
-				defer s.wg.Done()
-				defer c.Close()
-				s.serve(c)
-			}()
-		}
-	}()
-	tb.Cleanup(s.stop)
+	s := &hostileMX{Peer: hostiletest.New(tb), behave: behave}
+	s.addr = s.Listen(tb, func(c net.Conn, _ int) { s.serve(c) })
 	return s
-}
-
-// stop closes the listener and every connection and waits for the
-// server's goroutines. It may be called twice.
-func (s *hostileMX) stop() {
-	select {
-	case <-s.done:
-	default:
-		close(s.done)
-	}
-	s.ln.Close()
-	s.mu.Lock()
-	for _, c := range s.conns {
-		c.Close()
-	}
-	s.mu.Unlock()
-	s.wg.Wait()
-}
-
-func (s *hostileMX) connections() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return len(s.conns)
 }
 
 func (s *hostileMX) dataRead() int {
@@ -124,23 +75,14 @@ func (s *hostileMX) serve(c net.Conn) {
 			case hxDropAfterData:
 				return
 			case hxSilentAfterData:
-				<-s.done
+				<-s.Done()
 				return
 			case hxEndlessFinal:
-				flood := []byte("250-" + strings.Repeat("x", 1000) + "\r\n")
-				for {
-					select {
-					case <-s.done:
-						return
-					default:
-					}
-					if _, err := c.Write(flood); err != nil {
-						return
-					}
-				}
+				s.Flood(c, []byte("250-"+strings.Repeat("x", 1000)+"\r\n"), 0)
+				return
 			case hxMalformedFinal:
 				io.WriteString(c, "250-2.0.0 queued\r\n554 5.0.0 or not\r\n")
-				<-s.done
+				<-s.Done()
 				return
 			}
 			io.WriteString(c, "250 2.0.0 queued\r\n")
@@ -215,7 +157,7 @@ func TestHostileMX(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			w := newWorld(t)
 			w.dns.Add("hostile.test. 300 IN MX 10 mx.hostile.test.", "mx.hostile.test. 300 IN A 127.0.0.1")
-			baseline := goleak.IgnoreCurrent()
+			checkLeaks := hostiletest.LeakCheck(t)
 			mx := startHostileMX(t, tt.behave)
 			eng := New(Config{
 				Resolver: w.resolver(), Trust: w.pool, Log: w.log, IDs: w.ids, EHLOName: "esa.test",
@@ -225,7 +167,7 @@ func TestHostileMX(t *testing.T) {
 						return nil, fmt.Errorf("test dialer: unexpected %s %s", host, addr)
 					}
 					var d net.Dialer
-					return d.DialContext(ctx, network, mx.ln.Addr().String())
+					return d.DialContext(ctx, network, mx.addr)
 				},
 			})
 			m, err := w.queue.Enqueue(context.Background(), queue.Envelope{From: "sender@esa.test", To: []string{"rcpt@hostile.test"}}, body)
@@ -235,14 +177,9 @@ func TestHostileMX(t *testing.T) {
 			r := NewRunner(RunnerConfig{Queue: w.queue, Engine: eng})
 
 			var res Result
-			var before, after runtime.MemStats
-			runtime.ReadMemStats(&before)
-			start := time.Now()
-			res, err = r.DeliverMID(context.Background(), m.MID)
-			elapsed := time.Since(start)
-			runtime.ReadMemStats(&after)
-			alloc := after.TotalAlloc - before.TotalAlloc
-			t.Logf("elapsed %v (bound %v), allocated %d bytes (bound %d): %s %q", elapsed.Round(time.Millisecond), tt.maxTime, alloc, maxAlloc, res.Status, res.Reason)
+			cost := hostiletest.Measure(func() { res, err = r.DeliverMID(context.Background(), m.MID) })
+			bound := hostiletest.Bound{Time: tt.maxTime, Alloc: maxAlloc}
+			t.Logf("%s: %s %q", cost.Against(bound), res.Status, res.Reason)
 			if err != nil {
 				t.Fatalf("DeliverMID: %v", err)
 			}
@@ -274,17 +211,12 @@ func TestHostileMX(t *testing.T) {
 			if got := mx.dataRead(); tt.behave == hxDropMidData && got >= len(body) {
 				t.Errorf("the server read %d bytes of %d: the drop was not in the middle", got, len(body))
 			}
-			if n := mx.connections(); n != 1 {
+			if n := mx.Conns(); n != 1 {
 				t.Errorf("%d connections, want 1", n)
 			}
-			if elapsed > tt.maxTime {
-				t.Errorf("DeliverMID took %v, bound %v", elapsed, tt.maxTime)
-			}
-			if alloc > maxAlloc {
-				t.Errorf("DeliverMID allocated %d bytes, bound %d", alloc, maxAlloc)
-			}
-			mx.stop()
-			goleak.VerifyNone(t, baseline)
+			cost.Check(t, "DeliverMID", bound)
+			mx.Stop()
+			checkLeaks()
 		})
 	}
 }

@@ -7,16 +7,15 @@ import (
 	"io"
 	"net"
 	"net/netip"
-	"runtime"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	mdns "github.com/miekg/dns"
-	"go.uber.org/goleak"
 
 	"github.com/segcli/segcli/internal/dnstest"
+	"github.com/segcli/segcli/internal/hostiletest"
 )
 
 // Behaviours of a hostile DNS server (rawDNS.behave).
@@ -42,26 +41,23 @@ const (
 // rawDNS is a DNS server on 127.0.0.1, UDP and TCP on one port, that writes
 // raw bytes so that it can break the protocol as behave says.
 type rawDNS struct {
+	*hostiletest.Peer
 	pc     *net.UDPConn
-	ln     net.Listener
 	behave string
-	done   chan struct{}
-	wg     sync.WaitGroup
 
 	// Answers to "hostile.test. A", packed before the lookup (so that the
 	// server's work is not measured) with ID 0: the right one, the huge
 	// UDP one and the huge TCP one.
 	good, hugeUDP, hugeTCP []byte
 
-	mu    sync.Mutex
-	conns []net.Conn
-	udp   int // queries over UDP
-	tcp   int // queries over TCP
+	mu  sync.Mutex
+	udp int // queries over UDP
+	tcp int // queries over TCP
 }
 
 func startRawDNS(tb testing.TB, behave string) *rawDNS {
 	tb.Helper()
-	s := &rawDNS{behave: behave, done: make(chan struct{})}
+	s := &rawDNS{Peer: hostiletest.New(tb), behave: behave}
 	q := new(mdns.Msg).SetQuestion("hostile.test.", mdns.TypeA)
 	q.Id = 0
 	s.good = mustPack(answer(q, 1))
@@ -74,40 +70,19 @@ func startRawDNS(tb testing.TB, behave string) *rawDNS {
 		}
 		ln, err := net.Listen("tcp", pc.LocalAddr().String())
 		if err == nil {
-			s.pc, s.ln = pc.(*net.UDPConn), ln
-			break
+			s.pc = pc.(*net.UDPConn)
+			s.Closes(pc)
+			s.Go(s.serveUDP)
+			s.Serve(ln, func(c net.Conn, _ int) { s.answerTCP(c) })
+			return s
 		}
 		pc.Close()
 	}
-	if s.pc == nil {
-		tb.Fatal("no free port for UDP and TCP")
-	}
-	s.wg.Add(2)
-	go s.serveUDP()
-	go s.serveTCP()
-	tb.Cleanup(s.stop)
-	return s
+	tb.Fatal("no free port for UDP and TCP")
+	return nil
 }
 
 func (s *rawDNS) addr() string { return s.pc.LocalAddr().String() }
-
-// stop ends the server and waits for its goroutines. It may be called
-// twice.
-func (s *rawDNS) stop() {
-	select {
-	case <-s.done:
-	default:
-		close(s.done)
-	}
-	s.pc.Close()
-	s.ln.Close()
-	s.mu.Lock()
-	for _, c := range s.conns {
-		c.Close()
-	}
-	s.mu.Unlock()
-	s.wg.Wait()
-}
 
 func (s *rawDNS) queries() (udp, tcp int) {
 	s.mu.Lock()
@@ -163,7 +138,6 @@ func pointerLoop(q *mdns.Msg) []byte {
 }
 
 func (s *rawDNS) serveUDP() {
-	defer s.wg.Done()
 	buf := make([]byte, 65535)
 	for {
 		n, from, err := s.pc.ReadFromUDPAddrPort(buf)
@@ -177,11 +151,7 @@ func (s *rawDNS) serveUDP() {
 		s.mu.Lock()
 		s.udp++
 		s.mu.Unlock()
-		s.wg.Add(1)
-		go func() {
-			defer s.wg.Done()
-			s.answerUDP(q, from)
-		}()
+		s.Go(func() { s.answerUDP(q, from) })
 	}
 }
 
@@ -217,25 +187,6 @@ func (s *rawDNS) answerUDP(q *mdns.Msg, to netip.AddrPort) {
 		}
 	default: // the TCP rows
 		send(truncated(q))
-	}
-}
-
-func (s *rawDNS) serveTCP() {
-	defer s.wg.Done()
-	for {
-		c, err := s.ln.Accept()
-		if err != nil {
-			return
-		}
-		s.mu.Lock()
-		s.conns = append(s.conns, c)
-		s.mu.Unlock()
-		s.wg.Add(1)
-		go func() {
-			defer s.wg.Done()
-			defer c.Close()
-			s.answerTCP(c)
-		}()
 	}
 }
 
@@ -277,7 +228,7 @@ func (s *rawDNS) answerTCP(c net.Conn) {
 	}
 	// Hold the connection until the client or the test ends it.
 	select {
-	case <-s.done:
+	case <-s.Done():
 	case <-readEOF(c):
 	}
 }
@@ -295,20 +246,6 @@ func readEOF(c net.Conn) <-chan struct{} {
 		}
 	}()
 	return ch
-}
-
-// measure runs f and returns how long it took and how many bytes were
-// allocated meanwhile (runtime.MemStats.TotalAlloc, in every goroutine: the
-// hostile server's allocations count too, so the figure is an upper bound of
-// the resolver's).
-func measure(f func()) (time.Duration, uint64) {
-	var before, after runtime.MemStats
-	runtime.ReadMemStats(&before)
-	start := time.Now()
-	f()
-	elapsed := time.Since(start)
-	runtime.ReadMemStats(&after)
-	return elapsed, after.TotalAlloc - before.TotalAlloc
 }
 
 // errAny marks rows that want some error.
@@ -353,15 +290,16 @@ func TestHostileServer(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			baseline := goleak.IgnoreCurrent()
+			checkLeaks := hostiletest.LeakCheck(t)
 			srv := startRawDNS(t, tt.behave)
 			r := New(Config{Servers: []Server{{Addr: srv.addr()}}, Timeout: timeout, Attempts: 1, NoCache: true})
 			var (
 				res *Result
 				err error
 			)
-			elapsed, alloc := measure(func() { res, err = r.Lookup(t.Context(), "hostile.test", TypeA) })
-			t.Logf("elapsed %v (bound %v), allocated %d bytes (bound %d): %v", elapsed.Round(time.Millisecond), tt.maxTime, alloc, tt.maxAlloc, err)
+			cost := hostiletest.Measure(func() { res, err = r.Lookup(t.Context(), "hostile.test", TypeA) })
+			bound := hostiletest.Bound{Time: tt.maxTime, Alloc: tt.maxAlloc}
+			t.Logf("%s: %v", cost.Against(bound), err)
 
 			switch {
 			case tt.wantErr == nil && err != nil:
@@ -380,17 +318,12 @@ func TestHostileServer(t *testing.T) {
 					break
 				}
 			}
-			if elapsed > tt.maxTime {
-				t.Errorf("Lookup took %v, bound %v", elapsed, tt.maxTime)
-			}
-			if alloc > tt.maxAlloc {
-				t.Errorf("Lookup allocated %d bytes, bound %d", alloc, tt.maxAlloc)
-			}
+			cost.Check(t, "Lookup", bound)
 			if udp, tcp := srv.queries(); udp != 1 || tcp != tt.wantTCP {
 				t.Errorf("server got %d queries over UDP and %d over TCP, want 1 and %d", udp, tcp, tt.wantTCP)
 			}
-			srv.stop()
-			goleak.VerifyNone(t, baseline)
+			srv.Stop()
+			checkLeaks()
 		})
 	}
 }
@@ -469,9 +402,8 @@ func TestHostileCNAME(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			baseline := goleak.IgnoreCurrent()
 			// Registered first, so run last: after the server's shutdown.
-			t.Cleanup(func() { goleak.VerifyNone(t, baseline) })
+			t.Cleanup(hostiletest.LeakCheck(t))
 			h := &cnameServer{}
 			addr := dnstest.Serve(t, h)
 			r := New(Config{Servers: []Server{{Addr: addr}}, Timeout: timeout, Attempts: 1, NoCache: true})
@@ -479,8 +411,9 @@ func TestHostileCNAME(t *testing.T) {
 				res *Result
 				err error
 			)
-			elapsed, alloc := measure(func() { res, err = r.Lookup(t.Context(), tt.qname, TypeA) })
-			t.Logf("elapsed %v (bound %v), allocated %d bytes (bound %d), %d queries: %v", elapsed.Round(time.Millisecond), tt.maxTime, alloc, tt.maxAlloc, h.count(), err)
+			cost := hostiletest.Measure(func() { res, err = r.Lookup(t.Context(), tt.qname, TypeA) })
+			bound := hostiletest.Bound{Time: tt.maxTime, Alloc: tt.maxAlloc}
+			t.Logf("%s, %d queries: %v", cost.Against(bound), h.count(), err)
 			if !errors.Is(err, tt.wantErr) || res.Status != TempFail {
 				t.Errorf("Lookup(%s) = %v, %v; want TempFail, %v", tt.qname, res.Status, err, tt.wantErr)
 			}
@@ -490,12 +423,7 @@ func TestHostileCNAME(t *testing.T) {
 			if n := h.count(); n != tt.wantQueries {
 				t.Errorf("Lookup(%s) sent %d queries, want %d", tt.qname, n, tt.wantQueries)
 			}
-			if elapsed > tt.maxTime {
-				t.Errorf("Lookup(%s) took %v, bound %v", tt.qname, elapsed, tt.maxTime)
-			}
-			if alloc > tt.maxAlloc {
-				t.Errorf("Lookup(%s) allocated %d bytes, bound %d", tt.qname, alloc, tt.maxAlloc)
-			}
+			cost.Check(t, "Lookup("+tt.qname+")", bound)
 		})
 	}
 }

@@ -7,15 +7,13 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"runtime"
 	"strings"
 	"sync"
 	"testing"
 	"testing/iotest"
 	"time"
 
-	"go.uber.org/goleak"
-
+	"github.com/segcli/segcli/internal/hostiletest"
 	"github.com/segcli/segcli/internal/pkitest"
 )
 
@@ -44,71 +42,29 @@ const socketBuffer = 32 << 10
 // so that it can misbehave below HTTP: it reads one request, then does what
 // behave says. Every write stops when the test ends.
 type hostileWeb struct {
-	ln     net.Listener
+	*hostiletest.Peer
+	addr   string
 	behave string
 	cert   *tls.Certificate
 	policy string
-	done   chan struct{}
-	wg     sync.WaitGroup
 
 	mu       sync.Mutex
-	conns    []net.Conn
 	requests []string // request lines
 }
 
-// startHostileWeb runs a hostile policy host presenting cert; stop ends it.
+// startHostileWeb runs a hostile policy host presenting cert; Stop ends it.
 func startHostileWeb(tb testing.TB, behave string, cert *tls.Certificate, policy string) *hostileWeb {
 	tb.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		tb.Fatal(err)
-	}
-	h := &hostileWeb{ln: ln, behave: behave, cert: cert, policy: policy, done: make(chan struct{})}
-	h.wg.Add(1)
-	go func() {
-		defer h.wg.Done()
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			// Small socket buffers: a flooding host cannot be megabytes
-			// ahead of the client, so the allocations measured are the
-			// client's, not those of the host's writes it never reads.
-			c.(*net.TCPConn).SetWriteBuffer(socketBuffer)
-			h.mu.Lock()
-			h.conns = append(h.conns, c)
-			h.mu.Unlock()
-			h.wg.Add(1)
-			go func() {
-				defer h.wg.Done()
-				defer c.Close()
-				h.serve(c)
-			}()
-		}
-	}()
-	tb.Cleanup(h.stop)
+	h := &hostileWeb{Peer: hostiletest.New(tb), behave: behave, cert: cert, policy: policy}
+	h.addr = h.Listen(tb, func(c net.Conn, _ int) {
+		// Small socket buffers: a flooding host cannot be megabytes ahead
+		// of the client, so the allocations measured are the client's,
+		// not those of the host's writes it never reads.
+		c.(*net.TCPConn).SetWriteBuffer(socketBuffer)
+		h.serve(c)
+	})
 	return h
 }
-
-// stop closes the listener and every connection, and waits for the
-// server's goroutines to end. It may be called twice.
-func (h *hostileWeb) stop() {
-	select {
-	case <-h.done:
-	default:
-		close(h.done)
-	}
-	h.ln.Close()
-	h.mu.Lock()
-	for _, c := range h.conns {
-		c.Close()
-	}
-	h.mu.Unlock()
-	h.wg.Wait()
-}
-
-func (h *hostileWeb) addr() string { return h.ln.Addr().String() }
 
 func (h *hostileWeb) requestCount() int {
 	h.mu.Lock()
@@ -116,67 +72,10 @@ func (h *hostileWeb) requestCount() int {
 	return len(h.requests)
 }
 
-// pause waits d, or less when the test ends; false means it ended.
-func (h *hostileWeb) pause(d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return true
-	case <-h.done:
-		return false
-	}
-}
-
-// drip writes p one byte a second.
-func (h *hostileWeb) drip(w net.Conn, p []byte) {
-	for i := range p {
-		if !h.pause(time.Second) {
-			return
-		}
-		if _, err := w.Write(p[i : i+1]); err != nil {
-			return
-		}
-	}
-}
-
-// flood writes p n times (0: for ever).
-func (h *hostileWeb) flood(w net.Conn, p []byte, n int) {
-	for i := 0; n == 0 || i < n; i++ {
-		select {
-		case <-h.done:
-			return
-		default:
-		}
-		if _, err := w.Write(p); err != nil {
-			return
-		}
-	}
-}
-
-// dripConn writes one byte a second: a TLS server on it trickles its
-// handshake.
-type dripConn struct {
-	net.Conn
-	h *hostileWeb
-}
-
-func (c dripConn) Write(p []byte) (int, error) {
-	for i := range p {
-		if !c.h.pause(time.Second) {
-			return i, net.ErrClosed
-		}
-		if _, err := c.Conn.Write(p[i : i+1]); err != nil {
-			return i, err
-		}
-	}
-	return len(p), nil
-}
-
 func (h *hostileWeb) serve(c net.Conn) {
 	var raw net.Conn = c
 	if h.behave == trickleHandshake {
-		raw = dripConn{Conn: c, h: h}
+		raw = h.DripConn(c, time.Second)
 	}
 	tc := tls.Server(raw, &tls.Config{Certificates: []tls.Certificate{*h.cert}})
 	if err := tc.Handshake(); err != nil {
@@ -204,26 +103,26 @@ func (h *hostileWeb) serve(c net.Conn) {
 	chunks := tenMB / len(chunk) // writes of chunk that make 10 MiB
 	switch h.behave {
 	case trickleHead:
-		h.drip(tc, []byte(plain+fmt.Sprintf("Content-Length: %d\r\n\r\n%s", len(h.policy), h.policy)))
+		h.Drip(tc, []byte(plain+fmt.Sprintf("Content-Length: %d\r\n\r\n%s", len(h.policy), h.policy)), time.Second)
 	case trickleBody:
 		fmt.Fprintf(tc, "%sContent-Length: %d\r\n\r\n", plain, len(h.policy))
-		h.drip(tc, []byte(h.policy))
+		h.Drip(tc, []byte(h.policy), time.Second)
 	case endlessChunked:
 		fmt.Fprint(tc, plain+"Transfer-Encoding: chunked\r\n\r\n")
-		h.flood(tc, []byte(fmt.Sprintf("%x\r\n%s\r\n", len(chunk), chunk)), 0)
+		h.Flood(tc, []byte(fmt.Sprintf("%x\r\n%s\r\n", len(chunk), chunk)), 0)
 	case endlessClose:
 		fmt.Fprint(tc, plain+"\r\n")
-		h.flood(tc, chunk, 0)
+		h.Flood(tc, chunk, 0)
 	case tenMBLength:
 		fmt.Fprintf(tc, "%sContent-Length: %d\r\n\r\n", plain, tenMB)
-		h.flood(tc, chunk, chunks)
+		h.Flood(tc, chunk, chunks)
 	case tenMBChunked:
 		fmt.Fprint(tc, plain+"Transfer-Encoding: chunked\r\n\r\n")
-		h.flood(tc, []byte(fmt.Sprintf("%x\r\n%s\r\n", len(chunk), chunk)), chunks)
+		h.Flood(tc, []byte(fmt.Sprintf("%x\r\n%s\r\n", len(chunk), chunk)), chunks)
 		fmt.Fprint(tc, "0\r\n\r\n")
 	case tenMBHeader:
 		fmt.Fprint(tc, plain+"X-Junk: ")
-		h.flood(tc, chunk, chunks)
+		h.Flood(tc, chunk, chunks)
 		fmt.Fprint(tc, "\r\n\r\n")
 	case redirectLoop:
 		fmt.Fprint(tc, "HTTP/1.1 301 Moved Permanently\r\nLocation: https://mta-sts.loop.test/.well-known/mta-sts.txt\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
@@ -269,20 +168,6 @@ func maze50(tb testing.TB, name string) *tls.Certificate {
 	leaf := pkitest.Issue(tb, pkitest.Spec{CN: name, DNSNames: []string{name}, NotBefore: validFrom, NotAfter: validUntil}, parent)
 	c := leaf.TLS(cas...)
 	return &c
-}
-
-// measure runs f and returns how long it took and how many bytes were
-// allocated meanwhile (runtime.MemStats.TotalAlloc, in every goroutine: the
-// hostile peer's allocations count too, so the figure is an upper bound of
-// the client's).
-func measure(f func()) (time.Duration, uint64) {
-	var before, after runtime.MemStats
-	runtime.ReadMemStats(&before)
-	start := time.Now()
-	f()
-	elapsed := time.Since(start)
-	runtime.ReadMemStats(&after)
-	return elapsed, after.TotalAlloc - before.TotalAlloc
 }
 
 // TestReadLimited: the body reader of the fetch stops one byte past the
@@ -376,7 +261,7 @@ func TestHostilePolicyHost(t *testing.T) {
 				cert = w.ca.leaf(t, validUntil, host)
 			}
 			// Goroutines that exist now (the world's servers) may stay.
-			baseline := goleak.IgnoreCurrent()
+			checkLeaks := hostiletest.LeakCheck(t)
 			peer := startHostileWeb(t, tt.behave, cert, policy)
 			cfg := w.config()
 			cfg.FetchTimeout = fetchTimeout
@@ -385,7 +270,7 @@ func TestHostilePolicyHost(t *testing.T) {
 					return nil, fmt.Errorf("test dialer: unexpected %s %s", h, addr)
 				}
 				var d net.Dialer
-				c, err := d.DialContext(ctx, network, peer.addr())
+				c, err := d.DialContext(ctx, network, peer.addr)
 				if err == nil {
 					c.(*net.TCPConn).SetReadBuffer(socketBuffer)
 				}
@@ -397,8 +282,9 @@ func TestHostilePolicyHost(t *testing.T) {
 				f   fetched
 				err error
 			)
-			elapsed, alloc := measure(func() { f, err = e.fetch(t.Context(), domain, nil) })
-			t.Logf("elapsed %v (bound %v), allocated %d bytes (bound %d): %v", elapsed.Round(time.Millisecond), tt.maxTime, alloc, tt.maxAlloc, err)
+			cost := hostiletest.Measure(func() { f, err = e.fetch(t.Context(), domain, nil) })
+			bound := hostiletest.Bound{Time: tt.maxTime, Alloc: tt.maxAlloc}
+			t.Logf("%s: %v", cost.Against(bound), err)
 
 			switch {
 			case tt.wantErr == nil && err != nil:
@@ -413,17 +299,12 @@ func TestHostilePolicyHost(t *testing.T) {
 			if err != nil && !strings.Contains(err.Error(), tt.wantText) {
 				t.Errorf("fetch(%s) error = %q, want it to hold %q", domain, err, tt.wantText)
 			}
-			if elapsed > tt.maxTime {
-				t.Errorf("fetch(%s) took %v, bound %v", domain, elapsed, tt.maxTime)
-			}
-			if alloc > tt.maxAlloc {
-				t.Errorf("fetch(%s) allocated %d bytes, bound %d", domain, alloc, tt.maxAlloc)
-			}
+			cost.Check(t, "fetch("+domain+")", bound)
 			if n := peer.requestCount(); tt.behave == redirectLoop && n != 1 {
 				t.Errorf("the looping host got %d requests, want 1 (§3.3: redirects are not followed)", n)
 			}
-			peer.stop()
-			goleak.VerifyNone(t, baseline)
+			peer.Stop()
+			checkLeaks()
 		})
 	}
 }

@@ -8,13 +8,12 @@ import (
 	"errors"
 	"io"
 	"net"
-	"runtime"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"go.uber.org/goleak"
+	"github.com/segcli/segcli/internal/hostiletest"
 )
 
 // Behaviours of a hostile SMTP server (hostileSMTP.behave).
@@ -53,124 +52,25 @@ func dialSmall(ctx context.Context, network, addr string) (net.Conn, error) {
 // hostileSMTP is an SMTP server on 127.0.0.1 that misbehaves as behave
 // says, and otherwise answers like a plain server with STARTTLS.
 type hostileSMTP struct {
-	ln     net.Listener
+	*hostiletest.Peer
+	addr   string
 	behave string
 	tls    *tls.Config
-	done   chan struct{}
-	wg     sync.WaitGroup
 
-	mu    sync.Mutex
-	conns []net.Conn
-	data  int // bytes of message data read
+	mu   sync.Mutex
+	data int // bytes of message data read
 }
 
 func startHostileSMTP(tb testing.TB, behave string, conf *tls.Config) *hostileSMTP {
 	tb.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		tb.Fatal(err)
-	}
-	s := &hostileSMTP{ln: ln, behave: behave, tls: conf, done: make(chan struct{})}
-	s.wg.Add(1)
-	go func() {
-		defer s.wg.Done()
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			// Small socket buffers: a server that stops reading stalls
-			// the client's writes after kilobytes, not megabytes.
-			c.(*net.TCPConn).SetReadBuffer(socketBuffer)
-			s.mu.Lock()
-			s.conns = append(s.conns, c)
-			s.mu.Unlock()
-			s.wg.Add(1)
-			go func() {
-				defer s.wg.Done()
-				defer c.Close()
-				s.serve(c)
-			}()
-		}
-	}()
-	tb.Cleanup(s.stop)
+	s := &hostileSMTP{Peer: hostiletest.New(tb), behave: behave, tls: conf}
+	s.addr = s.Listen(tb, func(c net.Conn, _ int) {
+		// Small socket buffers: a server that stops reading stalls the
+		// client's writes after kilobytes, not megabytes.
+		c.(*net.TCPConn).SetReadBuffer(socketBuffer)
+		s.serve(c)
+	})
 	return s
-}
-
-// stop closes the listener and every connection and waits for the
-// server's goroutines. It may be called twice.
-func (s *hostileSMTP) stop() {
-	select {
-	case <-s.done:
-	default:
-		close(s.done)
-	}
-	s.ln.Close()
-	s.mu.Lock()
-	for _, c := range s.conns {
-		c.Close()
-	}
-	s.mu.Unlock()
-	s.wg.Wait()
-}
-
-func (s *hostileSMTP) addr() string { return s.ln.Addr().String() }
-
-// pause waits d, or less when the test ends; false means it ended.
-func (s *hostileSMTP) pause(d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return true
-	case <-s.done:
-		return false
-	}
-}
-
-// drip writes p one byte each d.
-func (s *hostileSMTP) drip(w io.Writer, p string, d time.Duration) {
-	for i := range len(p) {
-		if !s.pause(d) {
-			return
-		}
-		if _, err := io.WriteString(w, p[i:i+1]); err != nil {
-			return
-		}
-	}
-}
-
-// flood writes p n times (0: until the client goes away).
-func (s *hostileSMTP) flood(w io.Writer, p []byte, n int) {
-	for i := 0; n == 0 || i < n; i++ {
-		select {
-		case <-s.done:
-			return
-		default:
-		}
-		if _, err := w.Write(p); err != nil {
-			return
-		}
-	}
-}
-
-// dripWriter writes one byte a second: a TLS server on it trickles its
-// handshake.
-type dripWriter struct {
-	net.Conn
-	s *hostileSMTP
-}
-
-func (c dripWriter) Write(p []byte) (int, error) {
-	for i := range p {
-		if !c.s.pause(time.Second) {
-			return i, net.ErrClosed
-		}
-		if _, err := c.Conn.Write(p[i : i+1]); err != nil {
-			return i, err
-		}
-	}
-	return len(p), nil
 }
 
 // longLine is a continuation line just under MaxLineLength: a flood of them
@@ -181,15 +81,15 @@ func (s *hostileSMTP) serve(c net.Conn) {
 	var conn net.Conn = c
 	switch s.behave {
 	case silentBanner:
-		<-s.done
+		<-s.Done()
 		return
 	case dripBanner:
-		s.drip(conn, "220 mx.test ESMTP\r\n", time.Second)
+		s.Drip(conn, []byte("220 mx.test ESMTP\r\n"), time.Second)
 	case endlessBanner:
-		s.flood(conn, []byte(strings.Replace(string(longLine), "250-", "220-", 1)), 0)
+		s.Flood(conn, []byte(strings.Replace(string(longLine), "250-", "220-", 1)), 0)
 		return
 	case hugeBannerLine:
-		s.flood(conn, []byte(strings.Repeat("2", 16<<10)), 640) // 10 MiB
+		s.Flood(conn, []byte(strings.Repeat("2", 16<<10)), 640) // 10 MiB
 		return
 	default:
 		io.WriteString(conn, "220 mx.test ESMTP\r\n")
@@ -208,10 +108,10 @@ func (s *hostileSMTP) serve(c net.Conn) {
 		case "EHLO":
 			switch s.behave {
 			case endlessEHLO:
-				s.flood(conn, longLine, 0)
+				s.Flood(conn, longLine, 0)
 				return
 			case dripEHLO:
-				for s.pause(300 * time.Millisecond) {
+				for s.Pause(300 * time.Millisecond) {
 					if _, err := io.WriteString(conn, "250-still thinking\r\n"); err != nil {
 						return
 					}
@@ -223,10 +123,10 @@ func (s *hostileSMTP) serve(c net.Conn) {
 			io.WriteString(conn, "220 2.0.0 go ahead\r\n")
 			switch s.behave {
 			case silentTLS:
-				<-s.done
+				<-s.Done()
 				return
 			case dripTLS:
-				tls.Server(dripWriter{Conn: conn, s: s}, s.tls).Handshake()
+				tls.Server(s.DripConn(conn, time.Second), s.tls).Handshake()
 				return
 			}
 			tc := tls.Server(conn, s.tls)
@@ -245,13 +145,13 @@ func (s *hostileSMTP) serve(c net.Conn) {
 			case dropAfterData:
 				return
 			case silentAfterData:
-				<-s.done
+				<-s.Done()
 				return
 			case endlessFinal:
-				s.flood(conn, longLine, 0)
+				s.Flood(conn, longLine, 0)
 				return
 			case dripFinal:
-				s.drip(conn, "250 2.0.0 queued\r\n", time.Second)
+				s.Drip(conn, []byte("250 2.0.0 queued\r\n"), time.Second)
 				return
 			}
 			io.WriteString(conn, "250 2.0.0 queued\r\n")
@@ -278,7 +178,7 @@ func (s *hostileSMTP) readData(br *bufio.Reader) bool {
 		case s.behave == dropMidData && n >= 64<<10:
 			return false
 		case s.behave == stallData && n >= 64<<10:
-			<-s.done
+			<-s.Done()
 			return false
 		}
 		line, err := br.ReadSlice('\n') // no allocation: the server's reads are not the client's cost
@@ -300,20 +200,6 @@ func (s *hostileSMTP) dataRead() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.data
-}
-
-// measure runs f and returns how long it took and how many bytes were
-// allocated meanwhile (runtime.MemStats.TotalAlloc, in every goroutine: the
-// hostile server's allocations count too, so the figure is an upper bound of
-// the client's).
-func measure(f func()) (time.Duration, uint64) {
-	var before, after runtime.MemStats
-	runtime.ReadMemStats(&before)
-	start := time.Now()
-	f()
-	elapsed := time.Since(start)
-	runtime.ReadMemStats(&after)
-	return elapsed, after.TotalAlloc - before.TotalAlloc
 }
 
 // stepOf returns the step of a *ProbeError or *ClientError, "" for others.
@@ -390,7 +276,7 @@ func TestHostileServer(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			baseline := goleak.IgnoreCurrent()
+			checkLeaks := hostiletest.LeakCheck(t)
 			srv := startHostileSMTP(t, tt.behave, serverTLS)
 			ctx := t.Context()
 			data := message
@@ -402,12 +288,12 @@ func TestHostileServer(t *testing.T) {
 				sent SendResult
 				c    *Client
 			)
-			elapsed, alloc := measure(func() {
+			cost := hostiletest.Measure(func() {
 				switch tt.api {
 				case "probe":
-					_, err = Probe(ctx, ProbeConfig{Addr: srv.addr(), EHLOName: "client.test", TLS: clientTLS, Timeout: timeout, Dial: dialSmall})
+					_, err = Probe(ctx, ProbeConfig{Addr: srv.addr, EHLOName: "client.test", TLS: clientTLS, Timeout: timeout, Dial: dialSmall})
 				default:
-					c, err = Dial(ctx, ClientConfig{Addr: srv.addr(), EHLOName: "client.test", Timeout: timeout, DataTimeout: timeout, Dial: dialSmall})
+					c, err = Dial(ctx, ClientConfig{Addr: srv.addr, EHLOName: "client.test", Timeout: timeout, DataTimeout: timeout, Dial: dialSmall})
 					if err != nil {
 						return
 					}
@@ -419,7 +305,8 @@ func TestHostileServer(t *testing.T) {
 					}
 				}
 			})
-			t.Logf("elapsed %v (bound %v), allocated %d bytes (bound %d): %v", elapsed.Round(time.Millisecond), tt.maxTime, alloc, tt.maxAlloc, err)
+			bound := hostiletest.Bound{Time: tt.maxTime, Alloc: tt.maxAlloc}
+			t.Logf("%s: %v", cost.Against(bound), err)
 
 			var ne net.Error
 			switch {
@@ -449,14 +336,9 @@ func TestHostileServer(t *testing.T) {
 			if c != nil {
 				c.Close()
 			}
-			if elapsed > tt.maxTime {
-				t.Errorf("took %v, bound %v", elapsed, tt.maxTime)
-			}
-			if alloc > tt.maxAlloc {
-				t.Errorf("allocated %d bytes, bound %d", alloc, tt.maxAlloc)
-			}
-			srv.stop()
-			goleak.VerifyNone(t, baseline)
+			cost.Check(t, "", bound)
+			srv.Stop()
+			checkLeaks()
 		})
 	}
 }
@@ -474,26 +356,26 @@ func TestHostileCancel(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			baseline := goleak.IgnoreCurrent()
+			checkLeaks := hostiletest.LeakCheck(t)
 			srv := startHostileSMTP(t, tt.behave, nil)
 			ctx, cancel := context.WithCancel(t.Context())
 			defer cancel()
 			var err error
-			elapsed, _ := measure(func() {
+			elapsed := hostiletest.Measure(func() {
 				time.AfterFunc(200*time.Millisecond, cancel)
 				switch tt.api {
 				case "probe":
-					_, err = Probe(ctx, ProbeConfig{Addr: srv.addr(), Timeout: time.Minute})
+					_, err = Probe(ctx, ProbeConfig{Addr: srv.addr, Timeout: time.Minute})
 				case "send":
 					var c *Client
-					c, err = Dial(ctx, ClientConfig{Addr: srv.addr(), Timeout: time.Minute, DataTimeout: time.Minute})
+					c, err = Dial(ctx, ClientConfig{Addr: srv.addr, Timeout: time.Minute, DataTimeout: time.Minute})
 					if err != nil {
 						return
 					}
 					defer c.Close()
 					_, err = c.Send(ctx, Envelope{From: "a@client.test", To: []string{"b@mx.test"}}, strings.NewReader("x\r\n"))
 				}
-			})
+			}).Time
 			t.Logf("elapsed %v (bound 2s): %v", elapsed.Round(time.Millisecond), err)
 			if !errors.Is(err, context.Canceled) {
 				t.Errorf("error = %v, want context.Canceled", err)
@@ -501,8 +383,8 @@ func TestHostileCancel(t *testing.T) {
 			if elapsed > 2*time.Second {
 				t.Errorf("took %v after a cancel at 200ms, bound 2s (the step timeout is a minute)", elapsed)
 			}
-			srv.stop()
-			goleak.VerifyNone(t, baseline)
+			srv.Stop()
+			checkLeaks()
 		})
 	}
 }

@@ -298,6 +298,14 @@ func (l *lab) engine() (*mtasts.Engine, error) {
 	return mtasts.New(mtasts.Config{Resolver: r, RootCAs: pool, EHLOName: "esa.test"})
 }
 
+// engineWithDelay switches the delay on or off and returns a new engine.
+func (l *lab) engineWithDelay(on bool) (*mtasts.Engine, error) {
+	if err := l.setDelay(on); err != nil {
+		return nil, err
+	}
+	return l.engine()
+}
+
 // rtt measures the round trip: sequential DNS queries over UDP.
 func rttOf(n int) (time.Duration, error) {
 	c := &mdns.Client{Net: "udp", Timeout: 5 * time.Second}
@@ -360,11 +368,8 @@ func (l *lab) calibrate(ctx context.Context) error {
 // The floor is four round trips: TXT and the policy host's address (which
 // can overlap), TCP, TLS 1.3, GET.
 func (l *lab) coldFetch(ctx context.Context) error {
-	if err := l.setDelay(true); err != nil {
-		return err
-	}
 	const n = 15
-	eng, err := l.engine()
+	eng, err := l.engineWithDelay(true)
 	if err != nil {
 		return err
 	}
@@ -436,11 +441,8 @@ func (l *lab) coldFetch(ctx context.Context) error {
 // not be connected to at all (RFC 7672 §2.1.1; the interop tier checks that
 // Postfix sees no connection): 9.
 func (l *lab) fullCheck(ctx context.Context) error {
-	if err := l.setDelay(true); err != nil {
-		return err
-	}
 	const n = 9
-	eng, err := l.engine()
+	eng, err := l.engineWithDelay(true)
 	if err != nil {
 		return err
 	}
@@ -495,11 +497,8 @@ func (l *lab) fullCheck(ctx context.Context) error {
 // again. segcli holds a failed fetch off (RFC 8461 §3.3); the peer fetches
 // every time.
 func (l *lab) failingDomain(ctx context.Context) error {
-	if err := l.setDelay(true); err != nil {
-		return err
-	}
 	const n = 10
-	eng, err := l.engine()
+	eng, err := l.engineWithDelay(true)
 	if err != nil {
 		return err
 	}
@@ -558,11 +557,8 @@ func (l *lab) failingDomain(ctx context.Context) error {
 
 // cachedAnswers: decisions for domains whose policy is cached, without delay.
 func (l *lab) cachedAnswers(ctx context.Context) error {
-	if err := l.setDelay(false); err != nil {
-		return err
-	}
 	const warm = 1000
-	eng, err := l.engine()
+	eng, err := l.engineWithDelay(false)
 	if err != nil {
 		return err
 	}

@@ -13,8 +13,8 @@ BENCH_RTT     ?= 20ms
 BENCH_COUNT   ?= 5
 BENCH_OUT     := .bench
 # Each line: package and benchmark pattern. -cpu 1: figures are per core.
-BENCH_GO := ./cmd/segcli:Startup ./store:Commit10000|Write10000Plain ./engine/mtasts:. \
-            ./engine/dns:. ./engine/dane:. ./commands/destconfig:. ./engine/delivery:.
+BENCH_GO := './cmd/segcli:Startup' './store:Commit10000|Write10000Plain' './engine/mtasts:.' \
+            './engine/dns:.' './engine/dane:.' './commands/destconfig:.' './engine/delivery:.' 
 
 .PHONY: bench bench-install
 

@@ -8,11 +8,13 @@
 //
 //	lab serve -ca FILE
 //	lab delay -queue N -per-packet DURATION
+//	lab probe -work DIR -ca FILE -kind KIND -n N -prefix P   (run's measurements of the engine)
 //	lab run -segcli BIN -work DIR [-gobench FILE] [-write BENCHMARKS.md] [-domains N]
 package main
 
 import (
 	"context"
+	"encoding/json"
 	"flag"
 	"fmt"
 	"os"
@@ -47,6 +49,18 @@ func main() {
 		fs.Parse(args)
 		fmt.Println("ready")
 		err = delay(ctx, uint16(*queue), *per)
+	case "probe":
+		fs := flag.NewFlagSet("probe", flag.ExitOnError)
+		work := fs.String("work", "", "scratch directory")
+		ca := fs.String("ca", "ca.pem", "the lab's CA certificate")
+		kind := fs.String("kind", "policy", "policy, verify, dane, failing or cached")
+		n := fs.Int("n", 9, "measurements (domains for cached)")
+		prefix := fs.String("prefix", "x", "first letters of the domains")
+		fs.Parse(args)
+		var res probeResult
+		if res, err = probe(ctx, *work, *ca, *kind, *n, *prefix); err == nil {
+			err = json.NewEncoder(os.Stdout).Encode(res)
+		}
 	case "run":
 		var o runOptions
 		fs := flag.NewFlagSet("run", flag.ExitOnError)

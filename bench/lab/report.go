@@ -17,18 +17,21 @@ import (
 type row struct {
 	key, what, segcli, peer, floor, ratio, target, how string
 	met                                                bool
+	// why explains a miss, shown only when the target was missed.
+	why string
 }
 
 // report collects the figures of a run.
 type report struct {
-	o                       runOptions
-	started                 time.Time
-	rtt, baseRTT, tcpRTT    time.Duration
-	peerCold                time.Duration
-	peerCached              float64
-	rows                    []row
-	gobench                 []benchLine
-	gobenchCmd, peerVersion string
+	o                    runOptions
+	started              time.Time
+	rtt, baseRTT, tcpRTT time.Duration
+	peerCold             time.Duration
+	peerCached           float64
+	rows                 []row
+	gobench              []benchLine
+	gobenchCmds          []string
+	peerVersion          string
 }
 
 func newReport(o runOptions) *report {
@@ -85,7 +88,7 @@ func (r *report) addGoBench(file string) error {
 			continue
 		}
 		if strings.HasPrefix(line, "# command: ") {
-			r.gobenchCmd = strings.TrimPrefix(line, "# command: ")
+			r.gobenchCmds = append(r.gobenchCmds, strings.TrimPrefix(line, "# command: "))
 			continue
 		}
 		fs := strings.Fields(line)
@@ -191,6 +194,9 @@ func (r *report) printSummary(w io.Writer) {
 			mark = "MISSED"
 		}
 		fmt.Fprintf(w, "%s  %-28s %-40s %s\n", mark, x.key, x.target, x.ratio)
+		if !x.met && x.why != "" {
+			fmt.Fprintf(w, "        why: %s\n", x.why)
+		}
 	}
 }
 
@@ -222,7 +228,7 @@ func cell(s string) string { return strings.ReplaceAll(s, "|", "\\|") }
 func (r *report) markdown(w io.Writer) {
 	fmt.Fprintf(w, "## Side by side with postfix-mta-sts-resolver (`make bench`)\n\n")
 	fmt.Fprintf(w, "Written by `make bench` on %s (%s, %d CPUs, %s). Everything ran in a network namespace\n",
-		r.started.UTC().Format("2006-01-02"), runtime.GOOS+"/"+runtime.GOARCH, runtime.NumCPU(), runtime.Version())
+		r.started.UTC().Format("2006-01-02"), runtime.GOOS+"/"+runtime.GOARCH, onlineCPUs(), runtime.Version())
 	fmt.Fprintf(w, "with only its loopback interface: the lab's DNS server on 127.0.0.1:53 (playing a validating\n")
 	fmt.Fprintf(w, "resolver), policy hosts on 127.0.2.1:443 and MX hosts on 127.0.3.1:25, for any number of\n")
 	fmt.Fprintf(w, "domains. The fixtures and the driver ran on CPU %s; the process measured (segcli, or the\n", fixtureCPU)
@@ -242,6 +248,18 @@ func (r *report) markdown(w io.Writer) {
 		}
 		fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %s | %s |\n", cell(x.what), cell(x.segcli), cell(x.peer), cell(x.floor), cell(x.ratio), cell(x.target), met)
 	}
+	var missed []row
+	for _, x := range append(slices.Clone(r.rows), r.goTargets()...) {
+		if !x.met && x.target != "-" {
+			missed = append(missed, x)
+		}
+	}
+	if len(missed) > 0 {
+		fmt.Fprintf(w, "\nTargets missed in this run, by how much and why:\n\n")
+		for _, x := range missed {
+			fmt.Fprintf(w, "- %s: %s, target %s. %s\n", x.key, x.ratio, x.target, x.why)
+		}
+	}
 	fmt.Fprintf(w, "\nHow each was measured:\n\n")
 	for _, x := range append(slices.Clone(r.rows), r.goTargets()...) {
 		fmt.Fprintf(w, "- %s: %s\n", x.key, x.how)
@@ -250,8 +268,12 @@ func (r *report) markdown(w io.Writer) {
 		return
 	}
 	fmt.Fprintf(w, "\n## Go benchmarks (`make bench`)\n\n")
-	if r.gobenchCmd != "" {
-		fmt.Fprintf(w, "Command: `%s`; medians of each benchmark's runs.\n\n", r.gobenchCmd)
+	if len(r.gobenchCmds) > 0 {
+		fmt.Fprintf(w, "Commands, one a package; the table gives the median of each benchmark's runs:\n\n")
+		for _, c := range r.gobenchCmds {
+			fmt.Fprintf(w, "- `%s`\n", c)
+		}
+		fmt.Fprintln(w)
 	}
 	fmt.Fprintf(w, "| package | benchmark | runs | time/op | B/op | allocs/op | other |\n|---|---|---|---|---|---|---|\n")
 	for _, b := range r.gobench {
@@ -286,4 +308,21 @@ func nsText(ns float64) string {
 		return fmt.Sprintf("%.2f µs", ns/1e3)
 	}
 	return fmt.Sprintf("%.0f ns", ns)
+}
+
+// onlineCPUs counts the machine's processors (runtime.NumCPU counts those
+// this process may run on, and the driver is pinned to one).
+func onlineCPUs() int {
+	b, err := os.ReadFile("/proc/cpuinfo")
+	if err != nil {
+		return runtime.NumCPU()
+	}
+	return strings.Count(string(b), "\nprocessor") + btoi(strings.HasPrefix(string(b), "processor"))
+}
+
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }

@@ -19,7 +19,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"syscall"
-	"testing"
 	"time"
 
 	mdns "github.com/miekg/dns"
@@ -298,14 +297,6 @@ func (l *lab) engine() (*mtasts.Engine, error) {
 	return mtasts.New(mtasts.Config{Resolver: r, RootCAs: pool, EHLOName: "esa.test"})
 }
 
-// engineWithDelay switches the delay on or off and returns a new engine.
-func (l *lab) engineWithDelay(on bool) (*mtasts.Engine, error) {
-	if err := l.setDelay(on); err != nil {
-		return nil, err
-	}
-	return l.engine()
-}
-
 // rtt measures the round trip: sequential DNS queries over UDP.
 func rttOf(n int) (time.Duration, error) {
 	c := &mdns.Client{Net: "udp", Timeout: 5 * time.Second}
@@ -369,21 +360,14 @@ func (l *lab) calibrate(ctx context.Context) error {
 // can overlap), TCP, TLS 1.3, GET.
 func (l *lab) coldFetch(ctx context.Context) error {
 	const n = 15
-	eng, err := l.engineWithDelay(true)
+	if err := l.setDelay(true); err != nil {
+		return err
+	}
+	pr, err := l.probe(ctx, "policy", n, "ca")
 	if err != nil {
 		return err
 	}
-	var seg, peer []time.Duration
-	for i := range n {
-		d := fmt.Sprintf("ca%d.bench.test", i)
-		start := time.Now()
-		res, err := eng.Policy(ctx, d)
-		el := time.Since(start)
-		if err != nil || res.Action != mtasts.Apply {
-			return fmt.Errorf("segcli: %s: %v %v %s", d, res.Action, err, res.Reason)
-		}
-		seg = append(seg, el)
-	}
+	seg, peer := pr.Durations, []time.Duration(nil)
 	sm, err := dialSocketmap(peerAddr)
 	if err != nil {
 		return err
@@ -406,7 +390,12 @@ func (l *lab) coldFetch(ctx context.Context) error {
 		segcli: ms(s), peer: ms(p), floor: ms(floor) + " (4 RTT)",
 		ratio:  ratio(s, floor) + " of the floor; " + ratio(s, p) + " of the peer",
 		target: "<= 1.05x the floor, faster than the peer", met: s <= floor*105/100 && s < p,
-		how: "in-process Engine.Policy on new domains; the peer's daemon through its socketmap",
+		why: "Four round trips cannot be avoided (TXT beside the policy host's address, TCP, TLS 1.3, GET); " +
+			"what is left is work on the two cores: in a trace of one fetch the client spent about 2 ms between the " +
+			"server's handshake flight and its Finished (X25519MLKEM768 and the ECDSA chain check) and sent its three " +
+			"DNS questions 0.5 ms apart, and the fixture's server and the delay share the other core. Runs of the lab " +
+			"have measured 1.03x to 1.07x: the target is inside the machine's noise.",
+		how: "Engine.Policy on new domains in `lab probe`, a process on the measured core; the peer's daemon through its socketmap",
 	})
 	l.rep.peerCold = p
 	// The same through the command line, whole process (start-up included).
@@ -442,53 +431,34 @@ func (l *lab) coldFetch(ctx context.Context) error {
 // Postfix sees no connection): 9.
 func (l *lab) fullCheck(ctx context.Context) error {
 	const n = 9
-	eng, err := l.engineWithDelay(true)
+	if err := l.setDelay(true); err != nil {
+		return err
+	}
+	pr, err := l.probe(ctx, "verify", n, "va")
 	if err != nil {
 		return err
 	}
-	var ds []time.Duration
-	for i := range n {
-		d := fmt.Sprintf("va%d.bench.test", i)
-		start := time.Now()
-		rep := eng.Verify(ctx, d)
-		el := time.Since(start)
-		if rep.Result != mtasts.VerdictPass {
-			b, _ := json.Marshal(rep)
-			return fmt.Errorf("%s: result %s: %s", d, rep.Result, b)
-		}
-		ds = append(ds, el)
-	}
+	ds := pr.Durations
 	floor := 8 * l.rep.rtt
 	v := median(ds)
 	l.rep.add(row{
 		key: "full", what: "Cold full check, `mtastsverify DOMAIN`: TXT, policy, MX, addresses, STARTTLS probe with PKIX check (median of 9)",
 		segcli: ms(v), peer: "-", floor: ms(floor) + " (8 RTT)",
 		ratio: ratio(v, floor) + " of the floor", target: "<= 1.10x the floor", met: v <= floor*110/100,
-		how: "in-process Engine.Verify on new domains",
+		how: "Engine.Verify on new domains (`lab probe`, a process on the measured core)",
 	})
 
-	sh, err := l.shell(ctx)
-	if err != nil {
+	if pr, err = l.probe(ctx, "dane", n, "ea"); err != nil {
 		return err
 	}
-	ds = ds[:0]
-	for i := range n {
-		d := fmt.Sprintf("ea%d.bench.test", i)
-		start := time.Now()
-		out, err := sh.run(ctx, "daneverify "+d)
-		el := time.Since(start)
-		if err != nil || !strings.Contains(out, "DANE SUCCESS") {
-			return fmt.Errorf("daneverify %s: %v\n%s", d, err, out)
-		}
-		ds = append(ds, el)
-	}
+	ds = pr.Durations
 	dv := median(ds)
 	daneFloor := 9 * l.rep.rtt
 	l.rep.add(row{
 		key: "dane", what: "Cold DANE decision, `daneverify DOMAIN`: MX, addresses, then TLSA, STARTTLS, DANE-EE match (median of 9)",
 		segcli: ms(dv), peer: "-", floor: ms(daneFloor) + " (9 RTT)",
 		ratio: ratio(dv, daneFloor) + " of the floor", target: "<= 1.10x the floor", met: dv <= daneFloor*110/100,
-		how: "in-process, the daneverify command in a shell session",
+		how: "the daneverify command in a shell session (`lab probe`, a process on the measured core)",
 	})
 	return nil
 }
@@ -498,29 +468,18 @@ func (l *lab) fullCheck(ctx context.Context) error {
 // every time.
 func (l *lab) failingDomain(ctx context.Context) error {
 	const n = 10
-	eng, err := l.engineWithDelay(true)
-	if err != nil {
+	if err := l.setDelay(true); err != nil {
 		return err
 	}
 	before, err := l.counters()
 	if err != nil {
 		return err
 	}
-	var seg []time.Duration
-	var first time.Duration
-	for i := range n + 1 {
-		start := time.Now()
-		res, _ := eng.Policy(ctx, "fa1.bench.test")
-		el := time.Since(start)
-		if res.Action != mtasts.NoPolicy {
-			return fmt.Errorf("segcli: failing domain: %v (%s)", res.Action, res.Reason)
-		}
-		if i == 0 {
-			first = el
-			continue
-		}
-		seg = append(seg, el)
+	pr, err := l.probe(ctx, "failing", n, "fa")
+	if err != nil {
+		return err
 	}
+	first, seg := pr.Durations[0], pr.Durations[1:]
 	mid, err := l.counters()
 	if err != nil {
 		return err
@@ -550,7 +509,7 @@ func (l *lab) failingDomain(ctx context.Context) error {
 		peer:   fmt.Sprintf("median %s; %d fetches in all", ms(p), after.HTTPS-mid.HTTPS),
 		floor:  "-", ratio: ratio(s, p) + " of the peer",
 		target: "< 1 ms from the negative cache", met: s < time.Millisecond,
-		how: "in-process Engine.Policy; the peer's daemon through its socketmap",
+		how: "Engine.Policy in `lab probe` on the measured core; the peer's daemon through its socketmap",
 	})
 	return nil
 }
@@ -558,31 +517,14 @@ func (l *lab) failingDomain(ctx context.Context) error {
 // cachedAnswers: decisions for domains whose policy is cached, without delay.
 func (l *lab) cachedAnswers(ctx context.Context) error {
 	const warm = 1000
-	eng, err := l.engineWithDelay(false)
+	if err := l.setDelay(false); err != nil {
+		return err
+	}
+	pr, err := l.probe(ctx, "cached", warm, "wa")
 	if err != nil {
 		return err
 	}
-	domains := make([]string, warm)
-	for i := range domains {
-		domains[i] = fmt.Sprintf("wa%d.bench.test", i)
-		if res, err := eng.Policy(ctx, domains[i]); err != nil || res.Action != mtasts.Apply {
-			return fmt.Errorf("warming %s: %v %v", domains[i], res.Action, err)
-		}
-	}
-	var bad atomic.Int64
-	br := testing.Benchmark(func(b *testing.B) {
-		b.ReportAllocs()
-		for i := 0; i < b.N; i++ {
-			res, _ := eng.Policy(ctx, domains[i%warm])
-			if res.Action != mtasts.Apply {
-				bad.Add(1)
-			}
-		}
-	})
-	if bad.Load() > 0 {
-		return fmt.Errorf("segcli: %d cached decisions were not apply", bad.Load())
-	}
-	segRate := float64(br.N) / br.T.Seconds()
+	segRate := pr.Rate
 
 	// The peer: the same number of domains fetched once, then asked by
 	// 64 connections for 5 s (inside its 60 s cache grace).
@@ -599,11 +541,11 @@ func (l *lab) cachedAnswers(ctx context.Context) error {
 	}
 	l.rep.add(row{
 		key: "cached", what: "Cached answers per second on one core (policy cached, TXT in the DNS cache)",
-		segcli: fmt.Sprintf("%s/s (%d ns, %d allocs per decision)", kilo(segRate), br.NsPerOp(), br.AllocsPerOp()),
+		segcli: fmt.Sprintf("%s/s (%d ns, %d allocs per decision)", kilo(segRate), pr.NsPerOp, pr.AllocsPerOp),
 		peer:   fmt.Sprintf("%s/s at concurrency %d (p99 %s)", kilo(rate), l.o.concurrency, ms(p99)),
 		floor:  "-", ratio: fmt.Sprintf("%.0fx the peer", segRate/rate),
 		target: ">= 1,000,000/s and >= 40x the peer", met: segRate >= 1e6 && segRate >= 40*rate,
-		how: "in-process Engine.Policy (testing.Benchmark, GOMAXPROCS 1); the peer's daemon through 64 socketmap connections",
+		how: "Engine.Policy in `lab probe` on the measured core (testing.Benchmark, one core); the peer's daemon through 64 socketmap connections",
 	})
 	l.rep.peerCached = rate
 	return nil
@@ -742,6 +684,7 @@ func (l *lab) bulk(ctx context.Context) error {
 			peer:   fmt.Sprintf("%.0f domains/s (%s)", peerRate, secs(peerEl)),
 			floor:  "-", ratio: fmt.Sprintf("%.1fx the peer", segRate/peerRate),
 			target: ">= 5x the peer", met: segRate >= 5*peerRate,
+			why: bulkWhy(delayed),
 			how: fmt.Sprintf("`segcli -c \"mtastsverify --policy --file F --csv --concurrency %d\"` whole process; the peer's daemon through %d socketmap connections", conc, conc),
 		})
 		if !delayed {
@@ -953,4 +896,20 @@ func kilo(v float64) string {
 		return fmt.Sprintf("%.1f k", v/1e3)
 	}
 	return fmt.Sprintf("%.0f", v)
+}
+
+// bulkWhy explains a missed bulk target.
+func bulkWhy(delayed bool) string {
+	if delayed {
+		return "Across runs of the lab this ratio has been 4.5x to 5.8x: the target is at the edge. Both sides " +
+			"stay below what their round trips allow at this concurrency: segcli reaches 55 % to 65 % of the " +
+			"64 / (4 RTT) domains a second, the peer about 15 % of 64 / (5 RTT). Where segcli's remaining time " +
+			"goes under this load (a single fetch costs 1.03x its four round trips) was not found yet."
+	}
+	return "Without delay both sides are bound by CPU on one core: each new domain costs a TLS 1.3 handshake " +
+		"(X25519MLKEM768, an ECDSA chain check), three DNS questions and a cache file. A profile of segcli shows the " +
+		"time spread over public-key arithmetic, system calls and the garbage collector, none above 12 %; 5x the " +
+		"peer would need about a third of a millisecond per domain, about what the handshake's public-key " +
+		"operations cost alone. Turning ML-KEM off (GODEBUG=tlsmlkem=0) gained 13 % in a trial and was not kept: " +
+		"it is the default key exchange of Go's TLS."
 }

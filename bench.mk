@@ -3,11 +3,12 @@
 #   make bench            Go benchmarks, then segcli side by side with postfix-mta-sts-resolver
 #                         in a network namespace (bench/netns.sh, bench/lab); prints every
 #                         figure and ratio and rewrites the generated part of BENCHMARKS.md.
-#   make bench-install    install the peer and iptables if missing (Debian's packages; root)
+#   make bench-install    install the peer (with uvloop, its recommended event loop, which the
+#                         figures were measured with) and iptables if missing (Debian's packages; root)
 #
 # BENCH_DOMAINS (10000), BENCH_RTT (20ms), BENCH_COUNT (5) change the run.
 
-BENCH_PKGS    := postfix-mta-sts-resolver iptables
+BENCH_PKGS    := postfix-mta-sts-resolver python3-uvloop iptables
 BENCH_DOMAINS ?= 10000
 BENCH_RTT     ?= 20ms
 BENCH_COUNT   ?= 5

@@ -8,7 +8,7 @@
 #
 # BENCH_DOMAINS (10000), BENCH_RTT (20ms), BENCH_COUNT (5) change the run.
 
-BENCH_PKGS    := postfix-mta-sts-resolver python3-uvloop iptables
+BENCH_PKGS    := postfix-mta-sts-resolver python3-uvloop iptables iproute2
 BENCH_DOMAINS ?= 10000
 BENCH_RTT     ?= 20ms
 BENCH_COUNT   ?= 5

@@ -139,10 +139,11 @@ func newQuery(name string, qtype uint16, cd bool) *mdns.Msg {
 // is truncated.
 func (r *Resolver) ask(ctx context.Context, addr, name string, qtype uint16, cd bool) (*mdns.Msg, error) {
 	resp, _, err := r.exchange(ctx, addr, newQuery(name, qtype, cd), false)
-	if err != nil {
+	oversize := errors.Is(err, errOversize)
+	if err != nil && !oversize {
 		return nil, err
 	}
-	if resp.Truncated {
+	if oversize || resp.Truncated {
 		// RFC 7766 §5: truncated over UDP, ask again over TCP.
 		r.debugf("DNS query: Q('%s', '%s') to %s over TCP (truncated over UDP)", debugName(name), TypeString(qtype), addr)
 		resp, _, err = r.exchange(ctx, addr, newQuery(name, qtype, cd), true)
@@ -216,7 +217,7 @@ func (r *Resolver) exchange(ctx context.Context, addr string, m *mdns.Msg, tcp b
 	// forged answers costs neither memory nor parsing (RFC 5452 §9.1).
 	var buf []byte
 	if !tcp {
-		buf = make([]byte, maxUDPReceive)
+		buf = make([]byte, maxUDPReceive+1) // one more: a larger datagram shows
 	}
 	var (
 		ignored error // why the last stray datagram was dropped
@@ -225,12 +226,12 @@ func (r *Resolver) exchange(ctx context.Context, addr string, m *mdns.Msg, tcp b
 	for {
 		var (
 			p   []byte
+			n   int
 			err error
 		)
 		if tcp {
 			p, err = co.ReadMsgHeader(nil)
 		} else {
-			var n int
 			n, err = conn.Read(buf)
 			if err == nil && n < headerSize {
 				err = mdns.ErrShortRead
@@ -248,6 +249,10 @@ func (r *Resolver) exchange(ctx context.Context, addr string, m *mdns.Msg, tcp b
 		case !tcp && binary.BigEndian.Uint16(p) != m.Id:
 			strayID = int(binary.BigEndian.Uint16(p))
 			continue
+		case !tcp && n > maxUDPReceive:
+			// Larger than asked for (RFC 6891 §7): the kernel cut it, so it
+			// cannot be read; ask over TCP as for a truncated answer.
+			return nil, time.Since(start), errOversize
 		default:
 			resp = new(mdns.Msg)
 			if err = resp.Unpack(p); err == nil {
@@ -269,6 +274,10 @@ func (r *Resolver) exchange(ctx context.Context, addr string, m *mdns.Msg, tcp b
 		return resp, time.Since(start), nil
 	}
 }
+
+// errOversize: a UDP answer larger than maxUDPReceive, which ask takes as
+// truncated.
+var errOversize = fmt.Errorf("UDP answer larger than %d bytes: %w", maxUDPReceive, ErrBadAnswer)
 
 // headerSize is the size of a DNS message header (RFC 1035 §4.1.1).
 const headerSize = 12

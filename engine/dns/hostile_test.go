@@ -20,7 +20,7 @@ import (
 
 // Behaviours of a hostile DNS server (rawDNS.behave).
 const (
-	udpHuge         = "udp-huge"          // a 48 KB answer over UDP, ignoring the advertised 1232
+	udpHuge         = "udp-huge"          // a 48 KB answer over UDP, ignoring the advertised 1232 (and over TCP)
 	udpCut          = "udp-cut"           // half of the answer, never the rest
 	udpCutThenGood  = "udp-cut-then-good" // half of the answer, then the whole one
 	udpPointerLoop  = "udp-pointer-loop"  // a name whose compression pointer points at itself
@@ -209,6 +209,8 @@ func (s *rawDNS) answerTCP(c net.Conn) {
 	s.mu.Unlock()
 	framed := func(p []byte) []byte { return append(binary.BigEndian.AppendUint16(nil, uint16(len(p))), p...) }
 	switch s.behave {
+	case udpHuge: // over TCP the whole answer, as such a server would send it
+		c.Write(framed(withID(s.hugeUDP, q.Id)))
 	case tcpHuge:
 		c.Write(framed(withID(s.hugeTCP, q.Id)))
 	case tcpTruncated:
@@ -275,7 +277,7 @@ func TestHostileServer(t *testing.T) {
 		maxTime     time.Duration
 		maxAlloc    uint64
 	}{
-		{name: "48 KB answer over UDP: cut to maxUDPReceive, ignored, timeout", behave: udpHuge, wantStatus: TempFail, wantErr: ErrTimeout, maxTime: slow, maxAlloc: small},
+		{name: "48 KB answer over UDP, larger than asked for: asked again over TCP, the whole answer used (RFC 6891 §7, RFC 7766 §5)", behave: udpHuge, wantStatus: Insecure, wantRecords: hugeUDPRecords, wantTCP: 1, maxTime: fast, maxAlloc: 4 << 20},
 		{name: "half an answer over UDP, nothing else: ignored, timeout", behave: udpCut, wantStatus: TempFail, wantErr: ErrTimeout, maxTime: slow, maxAlloc: small},
 		{name: "half an answer over UDP, then the whole one: the whole one is used", behave: udpCutThenGood, wantStatus: Insecure, wantRecords: 1, maxTime: fast, maxAlloc: small},
 		{name: "compression pointer loop over UDP: ignored, timeout (RFC 1035 §4.1.4)", behave: udpPointerLoop, wantStatus: TempFail, wantErr: ErrTimeout, maxTime: slow, maxAlloc: small},

@@ -122,6 +122,14 @@ func probe(ctx context.Context, work, caFile, kind string, n int, prefix string)
 	return res, err
 }
 
+// probeAt switches the delay on or off, then probes.
+func (l *lab) probeAt(ctx context.Context, delayed bool, kind string, n int, prefix string) (probeResult, error) {
+	if err := l.setDelay(delayed); err != nil {
+		return probeResult{}, err
+	}
+	return l.probe(ctx, kind, n, prefix)
+}
+
 // probe runs `lab probe` on the measured core and returns its result.
 func (l *lab) probe(ctx context.Context, kind string, n int, prefix string) (probeResult, error) {
 	var res probeResult

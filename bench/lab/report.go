@@ -26,7 +26,6 @@ type report struct {
 	o                    runOptions
 	started              time.Time
 	rtt, baseRTT, tcpRTT time.Duration
-	peerCold             time.Duration
 	peerCached           float64
 	rows                 []row
 	gobench              []benchLine

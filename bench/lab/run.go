@@ -22,6 +22,7 @@ import (
 	"time"
 
 	mdns "github.com/miekg/dns"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/segcli/segcli/engine/dns"
 	"github.com/segcli/segcli/engine/mtasts"
@@ -360,10 +361,7 @@ func (l *lab) calibrate(ctx context.Context) error {
 // can overlap), TCP, TLS 1.3, GET.
 func (l *lab) coldFetch(ctx context.Context) error {
 	const n = 15
-	if err := l.setDelay(true); err != nil {
-		return err
-	}
-	pr, err := l.probe(ctx, "policy", n, "ca")
+	pr, err := l.probeAt(ctx, true, "policy", n, "ca")
 	if err != nil {
 		return err
 	}
@@ -397,7 +395,6 @@ func (l *lab) coldFetch(ctx context.Context) error {
 			"have measured 1.03x to 1.07x: the target is inside the machine's noise.",
 		how: "Engine.Policy on new domains in `lab probe`, a process on the measured core; the peer's daemon through its socketmap",
 	})
-	l.rep.peerCold = p
 	// The same through the command line, whole process (start-up included).
 	data := l.dataDir("cold-cli")
 	var cli []time.Duration
@@ -431,10 +428,7 @@ func (l *lab) coldFetch(ctx context.Context) error {
 // Postfix sees no connection): 9.
 func (l *lab) fullCheck(ctx context.Context) error {
 	const n = 9
-	if err := l.setDelay(true); err != nil {
-		return err
-	}
-	pr, err := l.probe(ctx, "verify", n, "va")
+	pr, err := l.probeAt(ctx, true, "verify", n, "va")
 	if err != nil {
 		return err
 	}
@@ -517,10 +511,7 @@ func (l *lab) failingDomain(ctx context.Context) error {
 // cachedAnswers: decisions for domains whose policy is cached, without delay.
 func (l *lab) cachedAnswers(ctx context.Context) error {
 	const warm = 1000
-	if err := l.setDelay(false); err != nil {
-		return err
-	}
-	pr, err := l.probe(ctx, "cached", warm, "wa")
+	pr, err := l.probeAt(ctx, false, "cached", warm, "wa")
 	if err != nil {
 		return err
 	}
@@ -551,99 +542,78 @@ func (l *lab) cachedAnswers(ctx context.Context) error {
 	return nil
 }
 
+// onConns runs work on conc connections to the peer's socketmap at once and
+// returns the first error; w numbers the connections from 0.
+func onConns(ctx context.Context, conc int, work func(w int, sm *socketmap) error) error {
+	g, _ := errgroup.WithContext(ctx)
+	for w := range conc {
+		g.Go(func() error {
+			sm, err := dialSocketmap(peerAddr)
+			if err != nil {
+				return err
+			}
+			defer sm.Close()
+			return work(w, sm)
+		})
+	}
+	return g.Wait()
+}
+
 // peerHammer asks the peer for domains over conc connections for d and
 // returns answers per second and the 99th percentile latency.
 func (l *lab) peerHammer(ctx context.Context, domains []string, conc int, d time.Duration) (float64, time.Duration, error) {
 	var (
-		wg    sync.WaitGroup
-		mu    sync.Mutex
-		lat   []time.Duration
-		count atomic.Int64
-		first error
+		mu  sync.Mutex
+		lat []time.Duration
 	)
 	stop := time.Now().Add(d)
 	start := time.Now()
-	for w := range conc {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			sm, err := dialSocketmap(peerAddr)
-			if err != nil {
-				mu.Lock()
-				first = err
-				mu.Unlock()
-				return
+	err := onConns(ctx, conc, func(w int, sm *socketmap) error {
+		var mine []time.Duration
+		for i := w; time.Now().Before(stop) && ctx.Err() == nil; i += conc {
+			dom := domains[i%len(domains)]
+			t0 := time.Now()
+			reply, err := sm.query("postfix", dom, 30*time.Second)
+			if err != nil || !strings.HasPrefix(reply, "OK secure") {
+				return fmt.Errorf("peer: %s: %q %v", dom, reply, err)
 			}
-			defer sm.Close()
-			var mine []time.Duration
-			for i := w; time.Now().Before(stop) && ctx.Err() == nil; i += conc {
-				dom := domains[i%len(domains)]
-				t0 := time.Now()
-				reply, err := sm.query("postfix", dom, 30*time.Second)
-				if err != nil || !strings.HasPrefix(reply, "OK secure") {
-					mu.Lock()
-					first = fmt.Errorf("peer: %s: %q %v", dom, reply, err)
-					mu.Unlock()
-					return
-				}
-				mine = append(mine, time.Since(t0))
-				count.Add(1)
-			}
-			mu.Lock()
-			lat = append(lat, mine...)
-			mu.Unlock()
-		}()
-	}
-	wg.Wait()
-	if first != nil {
-		return 0, 0, first
+			mine = append(mine, time.Since(t0))
+		}
+		mu.Lock()
+		lat = append(lat, mine...)
+		mu.Unlock()
+		return nil
+	})
+	if err != nil {
+		return 0, 0, err
 	}
 	el := time.Since(start)
 	slices.Sort(lat)
-	return float64(count.Load()) / el.Seconds(), lat[len(lat)*99/100], nil
+	return float64(len(lat)) / el.Seconds(), lat[len(lat)*99/100], nil
 }
 
 // peerBulk asks the peer for every domain once, conc at a time, and returns
 // the elapsed time.
 func (l *lab) peerBulk(ctx context.Context, domains []string, conc int) (time.Duration, error) {
-	var (
-		wg   sync.WaitGroup
-		next atomic.Int64
-		mu   sync.Mutex
-		errs []error
-	)
+	var next atomic.Int64
 	start := time.Now()
-	for range conc {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			sm, err := dialSocketmap(peerAddr)
-			if err != nil {
-				mu.Lock()
-				errs = append(errs, err)
-				mu.Unlock()
-				return
+	err := onConns(ctx, conc, func(_ int, sm *socketmap) error {
+		for ctx.Err() == nil {
+			i := int(next.Add(1)) - 1
+			if i >= len(domains) {
+				return nil
 			}
-			defer sm.Close()
-			for ctx.Err() == nil {
-				i := int(next.Add(1)) - 1
-				if i >= len(domains) {
-					return
-				}
-				reply, err := sm.query("postfix", domains[i], 60*time.Second)
-				if err != nil || !strings.HasPrefix(reply, "OK secure match=mx."+domains[i]) {
-					mu.Lock()
-					errs = append(errs, fmt.Errorf("peer: %s: %q %v", domains[i], reply, err))
-					mu.Unlock()
-				}
+			reply, err := sm.query("postfix", domains[i], 60*time.Second)
+			if err != nil || !strings.HasPrefix(reply, "OK secure match=mx."+domains[i]) {
+				return fmt.Errorf("peer: %s: %q %v", domains[i], reply, err)
 			}
-		}()
+		}
+		return ctx.Err()
+	})
+	if err != nil {
+		return 0, err
 	}
-	wg.Wait()
-	if len(errs) > 0 {
-		return 0, fmt.Errorf("%d of %d domains failed; first: %w", len(errs), len(domains), errs[0])
-	}
-	return time.Since(start), ctx.Err()
+	return time.Since(start), nil
 }
 
 // bulk: n new domains, the same concurrency on both sides, without and with
@@ -886,7 +856,11 @@ func ms(d time.Duration) string   { return fmt.Sprintf("%.1f ms", float64(d)/1e6
 func us(d time.Duration) string   { return fmt.Sprintf("%.0f µs", float64(d)/1e3) }
 func secs(d time.Duration) string { return fmt.Sprintf("%.2f s", d.Seconds()) }
 func ratio(a, b time.Duration) string {
-	return fmt.Sprintf("%.2fx", float64(a)/float64(b))
+	r := float64(a) / float64(b)
+	if r < 0.01 {
+		return fmt.Sprintf("1/%.0f", 1/r) // "0.00x" would say nothing
+	}
+	return fmt.Sprintf("%.2fx", r)
 }
 func kilo(v float64) string {
 	switch {
